@@ -1,0 +1,159 @@
+/**
+ * Reply bookkeeping: which requests wait for a reply, and what happens to late, duplicate, unknown and
+ * stopped replies. Entries are dropped `graceMs` after they settle, so the table stays bounded.
+ * @module
+ */
+import type { WeftError } from "../core/errors.ts";
+import type { LoggerLike } from "../core/logger.ts";
+import type { Message } from "../core/message.ts";
+
+/** Called once with the reply, or with the error that means no reply will come. */
+export type ReplyCallback = (
+  error: WeftError | undefined,
+  reply: Message | undefined,
+  nodeId: string,
+) => void;
+
+/** State of one request. */
+export interface RequestRecord {
+  requestId: string;
+  nodeId: string;
+  state: "pending" | "replied" | "flushed" | "stopped" | "failed";
+  /** The reply, once one arrived (also for a request flushed as stopped). */
+  reply?: Message;
+  settledAt?: number;
+  warnedDuplicate: boolean;
+  replyMessageId?: string;
+  callback?: ReplyCallback | undefined;
+}
+
+/**
+ * The table of requests of one researcher.
+ * @example
+ * ```ts
+ * const replies = new ReplyRegistry(logger);
+ * replies.register("req-1", "n1", (err, reply) => console.log(reply?.payload));
+ * replies.resolve("n1", "req-1", reply);
+ * ```
+ */
+export class ReplyRegistry {
+  private readonly records = new Map<string, RequestRecord>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: LoggerLike,
+    private readonly graceMs = 60_000,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, graceMs / 2));
+    this.sweeper.unref();
+  }
+
+  /** Number of records kept. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Starts tracking a request. */
+  register(requestId: string, nodeId: string, callback?: ReplyCallback): void {
+    this.records.set(requestId, { requestId, nodeId, state: "pending", warnedDuplicate: false, callback });
+  }
+
+  /** True when `requestId` is tracked. */
+  has(requestId: string): boolean {
+    return this.records.has(requestId);
+  }
+
+  /** The record of a request, while it is kept. */
+  get(requestId: string): Readonly<RequestRecord> | undefined {
+    return this.records.get(requestId);
+  }
+
+  /** Handles a reply; returns true when it was the first reply to a pending request. */
+  resolve(nodeId: string, requestId: string | undefined, reply: Message): boolean {
+    if (requestId === undefined || requestId === "") {
+      this.log.warn(`reply ${reply.messageId} from node ${nodeId} has no request id; ignored`);
+      return false;
+    }
+    const r = this.records.get(requestId);
+    if (r === undefined) {
+      this.log.warn(`reply from node ${nodeId} to unknown request ${requestId}; ignored`);
+      return false;
+    }
+    if (r.replyMessageId === reply.messageId) return false; // the same reply resent after a reconnect
+    switch (r.state) {
+      case "pending":
+        r.state = "replied";
+        r.reply = reply;
+        r.replyMessageId = reply.messageId;
+        this.settle(r, undefined, reply);
+        return true;
+      case "replied":
+        if (!r.warnedDuplicate)
+          this.log.warn(`duplicate reply from node ${nodeId} to request ${requestId}; first reply kept`);
+        r.warnedDuplicate = true;
+        return false;
+      case "stopped":
+        r.reply = reply;
+        r.replyMessageId = reply.messageId;
+        this.log.info(`reply from node ${nodeId} to stopped request ${requestId} recorded`);
+        return false;
+      default:
+        this.log.warn(
+          `reply from node ${nodeId} to request ${requestId} arrived after it was ${r.state}; ignored`,
+        );
+        return false;
+    }
+  }
+
+  /** Stops waiting for a request; a later reply is ignored (or recorded when `stopped`). */
+  flush(requestId: string, stopped = false): void {
+    const r = this.records.get(requestId);
+    if (r === undefined) return;
+    r.state = stopped ? "stopped" : "flushed";
+    r.callback = undefined;
+    r.settledAt = Date.now();
+  }
+
+  /** Fails a pending request (undeliverable, node gone, server stopping). */
+  fail(requestId: string, error: WeftError): void {
+    const r = this.records.get(requestId);
+    if (r === undefined || r.state !== "pending") return;
+    r.state = "failed";
+    this.settle(r, error, undefined);
+  }
+
+  /** Pending request ids of a node. */
+  pendingOf(nodeId: string): string[] {
+    return [...this.records.values()]
+      .filter((r) => r.nodeId === nodeId && r.state === "pending")
+      .map((r) => r.requestId);
+  }
+
+  /** Every pending request id. */
+  pending(): string[] {
+    return [...this.records.values()].filter((r) => r.state === "pending").map((r) => r.requestId);
+  }
+
+  /** Stops the sweeper. */
+  dispose(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private settle(r: RequestRecord, error: WeftError | undefined, reply: Message | undefined): void {
+    r.settledAt = Date.now();
+    const cb = r.callback;
+    r.callback = undefined;
+    if (cb === undefined) return;
+    try {
+      cb(error, reply, r.nodeId);
+    } catch (err) {
+      this.log.error(`onReply callback for request ${r.requestId} threw: ${(err as Error).message}`);
+    }
+  }
+
+  private sweep(): void {
+    const limit = Date.now() - this.graceMs;
+    for (const [id, r] of this.records)
+      if (r.settledAt !== undefined && r.settledAt < limit) this.records.delete(id);
+  }
+}

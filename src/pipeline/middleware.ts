@@ -1,0 +1,97 @@
+/**
+ * Middleware types and the mechanics of running one forward and one backward.
+ * @module
+ */
+import type { Lock } from "./lock.ts";
+
+/**
+ * A middleware: a plain or async function, or a generator / async generator function. A generator's
+ * code before its first `yield` is the forward; the code after it is the backward, run at the end of
+ * the step, last-in first-out.
+ */
+export type Middleware<C = any> = (ctx: C) => unknown;
+
+/** Returned by a wrapped middleware (see `Task.wrap`): runs that middleware's backward. */
+export type Backward = () => void | Promise<void>;
+
+/** A middleware suspended at its first `yield`, waiting for its backward. */
+export interface StackEntry {
+  gen: Generator<unknown, unknown, unknown> | AsyncGenerator<unknown, unknown, unknown>;
+  isAsync: boolean;
+  lock: Lock | undefined;
+}
+
+/** True for promises and other thenables. */
+export function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/**
+ * Runs `fn(ctx)` up to its first yield. Returns the stack entry when it suspended, `undefined` when it
+ * finished, or a promise of either when the middleware is asynchronous.
+ */
+export function runForward(
+  fn: Middleware,
+  ctx: unknown,
+  lock: Lock | undefined,
+): StackEntry | undefined | Promise<StackEntry | undefined> {
+  if (lock === undefined) return forwardOnce(fn, ctx, undefined);
+  const release = lock.tryAcquire();
+  if (release === undefined) {
+    return lock.acquire().then(async (rel) => {
+      try {
+        return await forwardOnce(fn, ctx, lock);
+      } finally {
+        rel();
+      }
+    });
+  }
+  let r: StackEntry | undefined | Promise<StackEntry | undefined>;
+  try {
+    r = forwardOnce(fn, ctx, lock);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  if (isPromiseLike(r)) return r.finally(release);
+  release();
+  return r;
+}
+
+function forwardOnce(
+  fn: Middleware,
+  ctx: unknown,
+  lock: Lock | undefined,
+): StackEntry | undefined | Promise<StackEntry | undefined> {
+  const r = fn(ctx) as any;
+  if (r === null || typeof r !== "object") return undefined;
+  if (typeof r.next === "function") {
+    if (typeof r[Symbol.asyncIterator] === "function") {
+      const gen = r as AsyncGenerator<unknown, unknown, unknown>;
+      return gen.next().then((res) => (res.done === true ? undefined : { gen, isAsync: true, lock }));
+    }
+    const gen = r as Generator<unknown, unknown, unknown>;
+    // A generator that ends without yielding has no backward and is not stacked.
+    return gen.next().done === true ? undefined : { gen, isAsync: false, lock };
+  }
+  if (typeof r.then === "function") return (r as Promise<unknown>).then(() => undefined);
+  return undefined;
+}
+
+/** Runs one suspended middleware's backward: resumes it once; code after a second yield never runs. */
+export function runBackward(entry: StackEntry): void | Promise<void> {
+  if (entry.lock === undefined) return backwardOnce(entry);
+  return entry.lock.runExclusive(() => backwardOnce(entry));
+}
+
+function backwardOnce(entry: StackEntry): void | Promise<void> {
+  if (entry.isAsync) {
+    const gen = entry.gen as AsyncGenerator<unknown, unknown, unknown>;
+    return gen.next().then(async (res) => {
+      if (res.done !== true) await gen.return(undefined);
+    });
+  }
+  const gen = entry.gen as Generator<unknown, unknown, unknown>;
+  // return() after a second yield runs only `finally` blocks, so resources are released.
+  if (gen.next().done !== true) gen.return(undefined);
+}

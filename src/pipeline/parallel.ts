@@ -1,0 +1,457 @@
+/**
+ * The router between the nodes of a pipeline job (DI-engine's `Parallel`).
+ *
+ * Every node binds one PULL socket. A *link* between two nodes is a PUSH socket each way, so links are
+ * symmetric whoever dialed: a node dials the peers its topology names (mesh: all; star: the centre, or
+ * every leaf for the centre; alone: none) plus its `attachTo` endpoints, and says hello; a node that
+ * receives a hello from an endpoint it has no link to opens one back. PUSH/PULL keeps each sender's
+ * order, and a connected PUSH queues until the peer binds, so nothing sent after `start()` is lost.
+ * Wire format: see `wire.ts` (records batched per message, typed arrays as their own frames).
+ * @module
+ */
+import { Pull } from "zeromq";
+import { ConfigError, TimeoutError } from "../core/errors.ts";
+import { packSmall, packValue, unpackSmall, unpackValue } from "../core/codec.ts";
+import { removeIpcFile } from "../transport/addresses.ts";
+import { readLoop } from "../transport/socket-reader.ts";
+import { discoverGroup, type GroupDiscovery } from "./discovery.ts";
+import { runner } from "./launcher.ts";
+import { PeerLink, type LinkState } from "./peer-link.ts";
+import { getActiveRouter, setActiveRouter, type TaskRouter } from "./router-link.ts";
+import { endpointOf, peersOf, type EndpointOptions, type Topology } from "./topology.ts";
+import { RecordKind, decodeBatch, makeRecord, type InRecord, type OutRecord } from "./wire.ts";
+
+/** Options of {@link Parallel.start}. */
+export interface ParallelOptions extends EndpointOptions {
+  /** This node's id. */
+  nodeId: number;
+  /** Number of nodes in this node's group (ids `firstNodeId …`). */
+  nParallelWorkers: number;
+  /** Id of the group's first node; the star's centre. Default 0. */
+  firstNodeId?: number;
+  /** `"mesh"` (default), `"star"` (all linked to the first node) or `"alone"` (only `attachTo`). */
+  topology?: Topology;
+  /** Endpoints (`tcp://host:port`, `ipc://…`) of nodes of other groups to link to. Default none. */
+  attachTo?: readonly string[];
+  /** Host or interface the TCP socket binds. Default: this node's own address. */
+  bindAddress?: string;
+  /**
+   * Redis URL: nodes of the group find each other's endpoints there (registered under `jobId`) instead of
+   * deriving them from `ports`; TCP nodes then bind an ephemeral port. Default: no discovery.
+   */
+  redisUrl?: string;
+  /** Labels added to the task's labels. */
+  labels?: Iterable<string>;
+  /** Deadline of the start-up handshake, in ms. Default 30 000. */
+  startTimeoutMs?: number;
+  /** Remote events kept while no listener exists for them, per event name. Default 10 000. */
+  maxBufferedPerEvent?: number;
+  /** Events queued per peer while it is reachable; more are dropped and counted. Default 1 048 576. */
+  maxQueuedPerPeer?: number;
+  /** Events queued per peer while it is disconnected; more are dropped and counted. Default 10 000. */
+  maxQueuedWhilePeerDown?: number;
+  /** ZMQ_SNDHWM of every link, in messages (each a batch of events). Default 1000. */
+  sendHighWaterMark?: number;
+}
+
+/** Options of {@link Parallel.close}. */
+export interface CloseOptions {
+  /** How long to wait for queued events to reach ZeroMQ, in ms. Default 5000. */
+  flushTimeoutMs?: number;
+}
+
+/** A linked peer, as reported by {@link Parallel.peers}. */
+export interface PeerInfo {
+  endpoint: string;
+  nodeId: number | undefined;
+  state: LinkState;
+  queued: number;
+  dropped: number;
+}
+
+interface Hello {
+  id: number;
+  ep: string;
+}
+
+interface Finish {
+  /** Endpoint of the node that finished first. */
+  o: string;
+  /** Its finish counter. */
+  n: number;
+  /** Endpoint of the node that relayed it last. */
+  v: string;
+}
+
+/**
+ * Links this process into a job and carries task events between nodes.
+ * @example
+ * ```ts
+ * const router = await Parallel.start({ nodeId: 0, nParallelWorkers: 2, jobId: "job1" });
+ * task.start(); // labels now include "distributed" and "node.0"
+ * // …
+ * await router.close();
+ * ```
+ */
+export class Parallel implements TaskRouter {
+  readonly nodeId: number;
+  readonly labels: ReadonlySet<string>;
+  #options: ParallelOptions;
+  #pull = new Pull();
+  #links = new Map<string, PeerLink>();
+  #endpoint = "";
+  #active = false;
+  #closed = false;
+  #forwarders = new Map<string, (args: unknown[]) => void>();
+  #buffered = new Map<string, unknown[][]>();
+  #maxBuffered: number;
+  #heard = new Set<string>();
+  #helloWaiter: (() => void) | undefined;
+  #reading: Promise<void> | undefined;
+  #dropped = 0;
+  #droppedSends = 0;
+  #decodeErrors = 0;
+  #finishSeq = 0;
+  #finishSeen = new Set<string>();
+  #peerListeners = new Set<(peer: PeerInfo) => void>();
+  #discovery: GroupDiscovery | undefined;
+  #dialed: string[] = [];
+
+  private constructor(options: ParallelOptions) {
+    this.nodeId = options.nodeId;
+    this.labels = new Set(options.labels ?? []);
+    this.#options = options;
+    this.#maxBuffered = options.maxBufferedPerEvent ?? 10_000;
+  }
+
+  /**
+   * Binds, links to the peers of its topology and `attachTo`, and waits until each has answered (no
+   * sleeps; TimeoutError after `startTimeoutMs`). Registers the router as the active one, so
+   * `task.start()` becomes distributed.
+   */
+  static async start(options: ParallelOptions): Promise<Parallel> {
+    const { nodeId, nParallelWorkers: n } = options;
+    const first = options.firstNodeId ?? 0;
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`nParallelWorkers must be ≥ 1, got ${n}`);
+    if (!Number.isInteger(first) || first < 0)
+      throw new ConfigError(`firstNodeId must be a non-negative integer, got ${first}`);
+    if (!Number.isInteger(nodeId) || nodeId < first || nodeId >= first + n)
+      throw new ConfigError(`nodeId must be an integer in [${first}, ${first + n - 1}], got ${nodeId}`);
+    for (const a of options.attachTo ?? [])
+      if (!/^(tcp|ipc):\/\/.+/.test(a))
+        throw new ConfigError(`attachTo address "${a}" is not tcp://host:port or ipc://path`);
+    const p = new Parallel(options);
+    try {
+      await p.#link();
+    } catch (e) {
+      await p.close({ flushTimeoutMs: 0 });
+      throw e;
+    }
+    p.#active = true;
+    setActiveRouter(p);
+    return p;
+  }
+
+  /** Starts a job of worker processes: see {@link runner}. */
+  static runner = runner;
+
+  /** The endpoint node `i` binds, from the options (ipc: a file in the runtime directory; tcp: ports + i). */
+  static endpointOf(options: EndpointOptions, i: number): string {
+    return endpointOf(options, i);
+  }
+
+  /** True while linked. */
+  get isActive(): boolean {
+    return this.#active;
+  }
+
+  /** Remote events dropped because no listener subscribed before the per-event buffer filled. */
+  get droppedEvents(): number {
+    return this.#dropped;
+  }
+
+  /** Events not sent because a peer's send queue was full (a slow or exited peer). */
+  get droppedSends(): number {
+    let n = this.#droppedSends;
+    for (const l of this.#links.values()) n += l.dropped;
+    return n;
+  }
+
+  /** Received messages that could not be decoded (ignored). */
+  get decodeErrors(): number {
+    return this.#decodeErrors;
+  }
+
+  /** The endpoint this node bound and advertises. */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  /**
+   * Number of peers this node is linked to now (dialed or accepted, those that left excluded), as
+   * DI-engine's `get_attach_to_len` tells whether a node has anyone to talk to.
+   */
+  getAttachToLen(): number {
+    let n = 0;
+    for (const l of this.#links.values()) if (l.state !== "gone") n++;
+    return n;
+  }
+
+  /** The linked peers with their state and queue. */
+  peers(): PeerInfo[] {
+    return [...this.#links.values()].map(info);
+  }
+
+  /** Calls `listener` whenever a peer's link changes state; returns a function that stops it. */
+  onPeerState(listener: (peer: PeerInfo) => void): () => void {
+    this.#peerListeners.add(listener);
+    return () => this.#peerListeners.delete(listener);
+  }
+
+  /** Resolves once every reachable peer's queue has been handed to ZeroMQ (false after `timeoutMs`). */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const all = [...this.#links.values()].filter((l) => l.state !== "down").map((l) => l.flushed(timeoutMs));
+    return (await Promise.all(all)).every(Boolean);
+  }
+
+  /**
+   * Sends `event` with `args` to every linked node, in order. `finish` is relayed by every node to its
+   * other links, so it reaches nodes this one is not linked to.
+   */
+  emit(event: string, args: unknown[]): void {
+    if (!this.#active) return;
+    if (event === "finish") {
+      const f: Finish = { o: this.#endpoint, n: ++this.#finishSeq, v: this.#endpoint };
+      this.#finishSeen.add(`${f.o}#${f.n}`);
+      this.#broadcast(makeRecord(RecordKind.FINISH, "", packSmall(f)), undefined);
+      return;
+    }
+    const { body, attachments } = packValue(args);
+    this.#broadcast(makeRecord(RecordKind.EVENT, `task.${event}`, body, attachments), undefined);
+  }
+
+  /** Installs the one forwarder of `event` and delivers what was buffered for it. */
+  on(event: string, deliver: (args: unknown[]) => void): void {
+    this.#forwarders.set(event, deliver);
+    const buffered = this.#buffered.get(event);
+    if (buffered !== undefined) {
+      this.#buffered.delete(event);
+      for (const args of buffered) deliver(args);
+    }
+  }
+
+  /** Removes the forwarder of `event`. */
+  off(event: string): void {
+    this.#forwarders.delete(event);
+  }
+
+  /**
+   * Says goodbye to every peer (they stop sending to this node), waits up to `flushTimeoutMs` for the
+   * queues of reachable peers to drain, closes the sockets (bounded linger) and unregisters the router.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#active = false;
+    if (getActiveRouter() === this) setActiveRouter(undefined);
+    const bye = makeRecord(RecordKind.BYE, "", packSmall({ ep: this.#endpoint }));
+    const flushMs = options.flushTimeoutMs ?? 5000;
+    const waits: Array<Promise<boolean>> = [];
+    for (const l of this.#links.values()) {
+      // A peer that disconnected may be gone for good: do not wait for it. "connecting" is waited for:
+      // ZeroMQ reports a connection a little after it can already carry messages.
+      if (l.state === "down" || l.state === "gone") continue;
+      l.enqueue(bye);
+      if (flushMs > 0) waits.push(l.flushed(flushMs));
+    }
+    await Promise.all(waits);
+    for (const l of this.#links.values()) {
+      this.#droppedSends += l.dropped;
+      l.close(l.state === "down" ? 0 : undefined);
+    }
+    this.#links.clear();
+    this.#pull.close();
+    await this.#reading;
+    await this.#discovery?.close();
+    removeIpcFile(this.#endpoint);
+  }
+
+  // --------------------------------------------------------------------------------------- internals
+
+  async #link(): Promise<void> {
+    const o = this.#options;
+    const tcp = (o.protocol ?? "ipc") === "tcp";
+    let advertised: string;
+    if (o.redisUrl !== undefined && tcp) {
+      const host = o.nodeAddresses?.[this.nodeId] ?? o.address ?? "127.0.0.1";
+      await this.#pull.bind(`tcp://${o.bindAddress ?? host}:0`);
+      const port = /:(\d+)$/.exec(this.#pull.lastEndpoint ?? "")?.[1];
+      advertised = `tcp://${host}:${port}`;
+    } else {
+      advertised = endpointOf(o, this.nodeId);
+      const bind =
+        tcp && o.bindAddress !== undefined
+          ? advertised.replace(/^tcp:\/\/.*:/, `tcp://${o.bindAddress}:`)
+          : advertised;
+      await this.#pull.bind(bind);
+    }
+    this.#endpoint = advertised;
+    this.#reading = readLoop(this.#pull, (frames) => this.#onFrames(frames));
+    const group = {
+      size: o.nParallelWorkers,
+      ...(o.topology === undefined ? {} : { topology: o.topology }),
+      ...(o.firstNodeId === undefined ? {} : { firstNodeId: o.firstNodeId }),
+    };
+    const peerIds = peersOf(group, this.nodeId);
+    const timeoutMs = o.startTimeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    let peerEndpoints: string[];
+    if (o.redisUrl !== undefined) {
+      if (o.jobId === undefined) throw new ConfigError("redisUrl needs a jobId naming the job in Redis");
+      this.#discovery = await discoverGroup({
+        url: o.redisUrl,
+        jobId: o.jobId,
+        nodeId: this.nodeId,
+        endpoint: advertised,
+      });
+      const found = await this.#discovery.waitFor(peerIds, deadline);
+      peerEndpoints = peerIds.map((id) => found.get(id) as string);
+    } else peerEndpoints = peerIds.map((id) => endpointOf(o, id));
+    const dial = [...new Set([...peerEndpoints, ...(o.attachTo ?? [])])].filter((e) => e !== advertised);
+    this.#dialed = dial;
+    const hello = makeRecord(
+      RecordKind.HELLO,
+      "",
+      packSmall({ id: this.nodeId, ep: advertised } satisfies Hello),
+    );
+    for (const ep of dial) this.#linkTo(ep).enqueue(hello);
+    if (!this.#handshakeDone()) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          this.#helloWaiter = resolve;
+          timer = setTimeout(
+            () => {
+              const missing = dial.filter((e) => !this.#heard.has(e));
+              reject(
+                new TimeoutError(
+                  `node ${this.nodeId}: no answer within ${timeoutMs} ms from ${missing.join(", ")}; ` +
+                    "start every node of the job, check the addresses and ports, or raise startTimeoutMs",
+                ),
+              );
+            },
+            Math.max(0, deadline - Date.now()),
+          );
+        });
+      } finally {
+        clearTimeout(timer);
+        this.#helloWaiter = undefined;
+      }
+    }
+  }
+
+  #handshakeDone(): boolean {
+    return this.#dialed.every((e) => this.#heard.has(e));
+  }
+
+  #linkTo(ep: string): PeerLink {
+    let link = this.#links.get(ep);
+    if (link !== undefined && link.state !== "gone") return link;
+    const o = this.#options;
+    link = new PeerLink(ep, {
+      ...(o.maxQueuedPerPeer === undefined ? {} : { maxQueued: o.maxQueuedPerPeer }),
+      ...(o.maxQueuedWhilePeerDown === undefined ? {} : { maxQueuedWhileDown: o.maxQueuedWhilePeerDown }),
+      ...(o.sendHighWaterMark === undefined ? {} : { sendHighWaterMark: o.sendHighWaterMark }),
+      onState: (l) => {
+        for (const fn of this.#peerListeners) fn(info(l));
+      },
+    });
+    this.#links.set(ep, link);
+    return link;
+  }
+
+  #broadcast(record: OutRecord, except: string | undefined): void {
+    for (const l of this.#links.values()) if (l.endpoint !== except) l.enqueue(record);
+  }
+
+  #onFrames(frames: Buffer[]): void {
+    let records: InRecord[];
+    try {
+      records = decodeBatch(frames);
+    } catch {
+      this.#decodeErrors++;
+      return;
+    }
+    for (const r of records) {
+      try {
+        this.#onRecord(r);
+      } catch {
+        this.#decodeErrors++;
+      }
+    }
+  }
+
+  #onRecord(r: InRecord): void {
+    if (r.kind === RecordKind.EVENT) {
+      if (!r.name.startsWith("task.")) return;
+      const event = r.name.slice(5);
+      const args = unpackValue(r.body, r.attachments) as unknown[];
+      this.#deliver(event, Array.isArray(args) ? args : [args]);
+      return;
+    }
+    if (this.#closed) return;
+    switch (r.kind) {
+      case RecordKind.HELLO:
+      case RecordKind.WELCOME: {
+        const h = unpackSmall(r.body) as Hello;
+        if (typeof h?.ep !== "string") return;
+        const link = this.#linkTo(h.ep);
+        link.nodeId = h.id;
+        if (r.kind === RecordKind.HELLO)
+          link.enqueue(
+            makeRecord(RecordKind.WELCOME, "", packSmall({ id: this.nodeId, ep: this.#endpoint })),
+          );
+        this.#heard.add(h.ep);
+        if (this.#helloWaiter !== undefined && this.#handshakeDone()) this.#helloWaiter();
+        return;
+      }
+      case RecordKind.BYE: {
+        const { ep } = unpackSmall(r.body) as { ep: string };
+        const link = this.#links.get(ep);
+        if (link === undefined) return;
+        this.#droppedSends += link.dropped;
+        link.close(0);
+        this.#links.delete(ep);
+        return;
+      }
+      case RecordKind.FINISH: {
+        const f = unpackSmall(r.body) as Finish;
+        const key = `${f.o}#${f.n}`;
+        if (this.#finishSeen.has(key)) return;
+        this.#finishSeen.add(key);
+        const relay = makeRecord(RecordKind.FINISH, "", packSmall({ o: f.o, n: f.n, v: this.#endpoint }));
+        for (const l of this.#links.values()) if (l.endpoint !== f.v && l.endpoint !== f.o) l.enqueue(relay);
+        this.#deliver("finish", [true]);
+        return;
+      }
+      default:
+        this.#decodeErrors++;
+    }
+  }
+
+  #deliver(event: string, args: unknown[]): void {
+    const fwd = this.#forwarders.get(event);
+    if (fwd !== undefined) {
+      fwd(args);
+      return;
+    }
+    let list = this.#buffered.get(event);
+    if (list === undefined) this.#buffered.set(event, (list = []));
+    if (list.length < this.#maxBuffered) list.push(args);
+    else this.#dropped++;
+  }
+}
+
+function info(l: PeerLink): PeerInfo {
+  return { endpoint: l.endpoint, nodeId: l.nodeId, state: l.state, queued: l.queued, dropped: l.dropped };
+}

@@ -1,0 +1,108 @@
+/**
+ * The bounded inbox of a proxy: messages nobody is waiting for, kept in arrival order for `receive()`.
+ * @module
+ */
+import type { Message } from "../core/message.ts";
+
+/**
+ * A FIFO of messages with a bound. `waitForRoom()` lets the socket reader apply backpressure.
+ *
+ * @example
+ * ```ts
+ * const inbox = new Inbox(1000);
+ * inbox.push(message);
+ * const next = await inbox.shift(deadline);
+ * ```
+ */
+export class Inbox {
+  private items: Message[] = [];
+  private head = 0;
+  private readonly takers: ((m: Message | undefined) => void)[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(readonly capacity: number) {}
+
+  /** Messages waiting. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** True when the inbox holds `capacity` messages or more. */
+  get full(): boolean {
+    return this.size >= this.capacity;
+  }
+
+  /** Adds a message (hands it straight to a waiting `shift()` if there is one). */
+  push(message: Message): void {
+    const taker = this.takers.shift();
+    if (taker) taker(message);
+    else this.items.push(message);
+  }
+
+  /** Resolves when there is room again (or the inbox closed). */
+  waitForRoom(): Promise<void> {
+    if (!this.full || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Wakes a reader paused by `waitForRoom()` even though the inbox is still full (a reply may be next). */
+  releaseReader(): void {
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+
+  private take(): Message | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const m = this.items[this.head] as Message;
+    this.items[this.head++] = undefined as unknown as Message;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
+    return m;
+  }
+
+  /** Removes and returns the oldest message matching `predicate`, if any. */
+  takeMatching(predicate: (m: Message) => boolean): Message | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const m = this.items[i] as Message;
+      if (predicate(m)) {
+        if (i === this.head) return this.take();
+        this.items.splice(i, 1);
+        if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
+        return m;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The oldest message; waits for one until `signal` aborts (then resolves `undefined`) or the inbox closes.
+   */
+  shift(signal?: AbortSignal): Promise<Message | undefined> {
+    const m = this.take();
+    if (m !== undefined || this.closed) return Promise.resolve(m);
+    if (signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const taker = (value: Message | undefined): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(value);
+      };
+      const onAbort = (): void => {
+        const i = this.takers.indexOf(taker);
+        if (i !== -1) this.takers.splice(i, 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.takers.push(taker);
+    });
+  }
+
+  /** Ends every waiting `shift()` with `undefined`; later shifts drain what is left, then end. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.takers.splice(0)) t(undefined);
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+}

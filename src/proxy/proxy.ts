@@ -1,0 +1,672 @@
+/**
+ * The Proxy: a component of a named group that finds its peers and exchanges messages with them.
+ * @module
+ */
+import { hostname } from "node:os";
+import { decodeMessage, encodeMessage } from "../core/codec.ts";
+import {
+  ClosedError,
+  InformationUncompletedError,
+  PeersDisconnectionError,
+  PeersRejoinTimeout,
+  TimeoutError,
+  UnknownPeerError,
+} from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
+import { InternalLogger, type LoggerLike } from "../core/logger.ts";
+import {
+  Message,
+  SessionMessage,
+  type SessionReplyOptions,
+  type SessionType,
+  type DeriveOptions,
+} from "../core/message.ts";
+import { createRegistry } from "../discovery/create-registry.ts";
+import type { MemberInfo, MembershipEvent, Registry } from "../discovery/registry.ts";
+import { ZmqDriver, type DriverPeerEvent } from "../transport/driver.ts";
+import { Inbox } from "./inbox.ts";
+import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from "./options.ts";
+import { RejoinCache } from "./rejoin-cache.ts";
+import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
+
+/** How long replies from a peer that just failed may still arrive before calls waiting for it end. */
+const PEER_DRAIN_MS = 250;
+
+/** Per-call deadline. */
+export interface TimeoutOptions {
+  /** Deadline of the whole call in ms; default the proxy's `defaultTimeoutMs` (none). */
+  timeoutMs?: number;
+}
+
+interface PeerState {
+  member: MemberInfo;
+  alive: boolean;
+  failedAt: number;
+  rejoins: number;
+}
+
+/** Counters a proxy keeps about itself. */
+export interface ProxyStats {
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Received frames that could not be decoded. */
+  decodeErrors: number;
+  /** Messages dropped: rejoin cache overflow or forgotten peers. */
+  dropped: number;
+  /** Messages cached for failed peers right now. */
+  cached: number;
+}
+
+/**
+ * A member of a group: discovers its expected peers, then sends, scatters, broadcasts and receives.
+ *
+ * @example
+ * ```ts
+ * const proxy = await Proxy.create({ groupName: "job", componentType: "master", expectedPeers: { worker: 2 } });
+ * const replies = await proxy.scatter("sum", SessionType.TASK, [["worker.0", [1, 2]], ["worker.1", [3, 4]]]);
+ * await proxy.close();
+ * ```
+ */
+export class Proxy implements AsyncDisposable {
+  private readonly opts: ResolvedProxyOptions;
+  private readonly log: LoggerLike;
+  private registry!: Registry;
+  private driver!: ZmqDriver;
+  private member!: MemberInfo;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly inbox: Inbox;
+  private readonly waiters = new Map<string, Set<ReplyWaiter>>();
+  /**
+   * Which peers each recent outgoing session awaits replies from (for receiveById), in two generations:
+   * when the newer one holds 50 000 sessions the older one is dropped whole, so remembering stays O(1).
+   */
+  private sessionTargets = new Map<string, string[]>();
+  private olderSessionTargets = new Map<string, string[]>();
+  private readonly cache: RejoinCache;
+  private readonly peerWatchers = new Set<() => void>();
+  private stopWatch: (() => void) | undefined;
+  private forgetTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly stats: ProxyStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    decodeErrors: 0,
+    dropped: 0,
+    cached: 0,
+  };
+
+  private constructor(options: ProxyOptions) {
+    this.opts = resolveProxyOptions(options, newId().slice(0, 8));
+    this.log = options.logger ?? new InternalLogger(`proxy.${this.opts.componentName}`);
+    this.inbox = new Inbox(this.opts.maxInboxSize);
+    this.cache = new RejoinCache(this.opts.maxLengthForMessageCache);
+  }
+
+  /**
+   * Joins the group: binds the inboxes, registers, waits for every expected peer, connects, and resolves
+   * once each expected peer can receive broadcasts (so the first broadcast is never lost).
+   */
+  static async create(options: ProxyOptions): Promise<Proxy> {
+    const proxy = new Proxy(options);
+    try {
+      await proxy.join();
+    } catch (err) {
+      await proxy.close();
+      throw err;
+    }
+    return proxy;
+  }
+
+  /** This component's name. */
+  get name(): string {
+    return this.opts.componentName;
+  }
+  /** The group's name. */
+  get groupName(): string {
+    return this.opts.groupName;
+  }
+  /** This component's type. */
+  get componentType(): string {
+    return this.opts.componentType;
+  }
+  /** Names of the live peers, by type: `{ worker: ["worker.0", "worker.1"] }`. */
+  get peersName(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const type of Object.keys(this.opts.expectedPeers)) out[type] = [];
+    for (const [name, p] of this.peers) if (p.alive) (out[p.member.type] ??= []).push(name);
+    for (const list of Object.values(out)) list.sort();
+    return out;
+  }
+  /** The type of peer `name` (live or failed), or undefined. */
+  getPeerType(name: string): string | undefined {
+    return this.peers.get(name)?.member.type;
+  }
+  /** The bound endpoints of this component. */
+  get addresses(): { unicast: string; broadcast: string } {
+    return this.driver.addresses;
+  }
+  /** A snapshot of the proxy's counters. */
+  getStats(): ProxyStats {
+    return { ...this.stats, dropped: this.cache.dropped, decodeErrors: this.stats.decodeErrors };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Joining and peer tracking.
+
+  private async join(): Promise<void> {
+    this.registry = await createRegistry(this.opts.discovery, this.opts.logger);
+    this.driver = await ZmqDriver.create(this.name, this.componentType, {
+      ...this.opts.driver,
+      logger: this.log,
+    });
+    this.driver.onFrames((frames) => this.onFrames(frames));
+    this.driver.onPeerEvent((e) => this.onPeerEvent(e));
+    this.member = {
+      group: this.groupName,
+      type: this.componentType,
+      name: this.name,
+      addresses: { ...this.driver.addresses },
+      pid: process.pid,
+      host: hostname(),
+      meta: this.opts.driver.curve ? { curvePublicKey: this.opts.driver.curve.publicKey } : {},
+      incarnation: newId(),
+    };
+    await this.registry.register(this.member);
+    this.stopWatch = this.registry.watch(this.groupName, (e) => this.onMembership(e));
+    await this.waitForExpectedPeers();
+    const expectedNames = [...this.peers.values()]
+      .filter((p) => p.alive && p.member.type in this.opts.expectedPeers)
+      .map((p) => p.member.name);
+    const signal = AbortSignal.timeout(this.opts.handshakeTimeoutMs);
+    try {
+      await this.driver.waitBroadcastReady(expectedNames, signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      const missing = expectedNames.filter((n) => !this.driver.isBroadcastReady(n));
+      throw new PeersDisconnectionError(
+        `peers ${missing.join(", ")} were discovered but did not complete the handshake within ${this.opts.handshakeTimeoutMs} ms; ` +
+          "check that they can reach this component's address (firewall, CURVE keys)",
+        { cause: err },
+      );
+    }
+    this.forgetTimer = setInterval(
+      () => this.forgetOldFailures(),
+      Math.min(this.opts.peersCatchLifetimeMs, 60_000),
+    );
+    this.forgetTimer.unref();
+  }
+
+  private missingPeers(): string[] {
+    const missing: string[] = [];
+    const live = this.peersName;
+    for (const [type, n] of Object.entries(this.opts.expectedPeers)) {
+      const have = live[type]?.length ?? 0;
+      if (have < n) missing.push(`${type}: ${have} of ${n}`);
+    }
+    return missing;
+  }
+
+  private async waitForExpectedPeers(): Promise<void> {
+    let interval = this.opts.retryIntervalBaseMs;
+    for (let attempt = 0; ; attempt++) {
+      for (const m of await this.registry.list(this.groupName))
+        this.onMembership({ kind: "join", member: m });
+      if (this.missingPeers().length === 0) return;
+      if (attempt >= this.opts.maxRetries) break;
+      await this.waitForPeerChange(interval);
+      interval *= 2;
+    }
+    throw new InformationUncompletedError(
+      `${this.name} could not find every expected peer in group "${this.groupName}" after ${this.opts.maxRetries} retries ` +
+        `(missing ${this.missingPeers().join("; ")}); start the missing components or raise maxRetries / retryIntervalBaseMs`,
+    );
+  }
+
+  /** Resolves after `ms`, or earlier when a peer joins or leaves. */
+  private waitForPeerChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.peerWatchers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.peerWatchers.add(done);
+    });
+  }
+
+  private notifyPeerChange(): void {
+    for (const wake of [...this.peerWatchers]) wake();
+  }
+
+  private onMembership(event: MembershipEvent): void {
+    if (this.closed) return;
+    const m = event.member;
+    if (m.name === this.name || !(m.type in this.opts.expectedPeers)) return;
+    const known = this.peers.get(m.name);
+    if (event.kind === "leave") {
+      if (known && known.member.incarnation === m.incarnation) this.peerFailed(m.name, "left the group");
+      return;
+    }
+    // The same incarnation reappearing after a leave was a false alarm (e.g. a discovery outage): reconnect.
+    if (known && known.member.incarnation === m.incarnation && known.alive) return;
+    if (known) {
+      if (known.alive) this.peerFailed(m.name, "restarted");
+      if (known.rejoins >= this.opts.maxRejoinTimes) {
+        this.log.warn(
+          `${m.name} rejoined more than maxRejoinTimes (${this.opts.maxRejoinTimes}); ignoring it`,
+        );
+        return;
+      }
+    }
+    try {
+      this.driver.connect({
+        name: m.name,
+        type: m.type,
+        unicast: m.addresses.unicast ?? "",
+        broadcast: m.addresses.broadcast ?? "",
+        ...(typeof m.meta.curvePublicKey === "string" ? { curvePublicKey: m.meta.curvePublicKey } : {}),
+      });
+    } catch (err) {
+      this.log.error(`cannot connect to ${m.name}: ${(err as Error).message}`);
+      return;
+    }
+    this.peers.set(m.name, { member: m, alive: true, failedAt: 0, rejoins: known ? known.rejoins + 1 : 0 });
+    if (known) this.log.info(`${m.name} rejoined`);
+    const cached = this.cache.take(m.name);
+    this.stats.cached -= cached.length;
+    for (const msg of cached)
+      this.transmit(msg).catch((err: unknown) =>
+        this.log.warn(`cached message to ${m.name} lost: ${String(err)}`),
+      );
+    this.notifyPeerChange();
+  }
+
+  private onPeerEvent(event: DriverPeerEvent): void {
+    if (event.kind !== "disconnected" || this.closed) return;
+    const peer = this.peers.get(event.name);
+    if (!peer?.alive) return;
+    // A disconnect is a hint: confirm with the registry (pid / heartbeat) before declaring the peer dead.
+    const member = peer.member;
+    this.registry.isAlive(member).then(
+      (alive) => {
+        if (!alive && this.peers.get(member.name)?.member.incarnation === member.incarnation) {
+          this.peerFailed(member.name, "disconnected");
+        }
+      },
+      (err: unknown) => this.log.debug(`liveness check of ${member.name} failed: ${String(err)}`),
+    );
+  }
+
+  private peerFailed(name: string, why: string): void {
+    const peer = this.peers.get(name);
+    if (!peer?.alive) return;
+    peer.alive = false;
+    peer.failedAt = Date.now();
+    this.driver.disconnect(name);
+    this.log.warn(`peer ${name} ${why}`);
+    // A peer that replies and leaves at once may unregister before its reply has crossed the socket: calls
+    // waiting for it end only after a short drain, so replies already in flight are still taken.
+    const incarnation = peer.member.incarnation;
+    const timer = setTimeout(() => {
+      const now = this.peers.get(name);
+      if (this.closed || (now?.alive && now.member.incarnation !== incarnation)) return;
+      const drop = this.opts.enableRejoin;
+      for (const set of this.waiters.values()) for (const w of [...set]) w.peerGone(name, drop);
+    }, PEER_DRAIN_MS);
+    timer.unref();
+    this.notifyPeerChange();
+  }
+
+  private forgetOldFailures(): void {
+    const now = Date.now();
+    for (const [name, p] of this.peers) {
+      if (!p.alive && now - p.failedAt > this.opts.peersCatchLifetimeMs) {
+        const lost = this.cache.forget(name);
+        this.stats.cached -= lost;
+        if (lost > 0)
+          this.log.warn(`forgot ${name} after peersCatchLifetimeMs; dropped ${lost} cached messages`);
+        this.peers.delete(name);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Receiving.
+
+  private onFrames(frames: Buffer[]): void | Promise<void> {
+    let message: Message;
+    try {
+      message = decodeMessage(frames, { maxMessageBytes: this.opts.maxMessageBytes });
+    } catch (err) {
+      this.stats.decodeErrors++;
+      this.log.debug(`ignored an undecodable message (${frames.length} frames): ${(err as Error).message}`);
+      return;
+    }
+    this.stats.messagesReceived++;
+    for (const f of frames) this.stats.bytesReceived += f.byteLength;
+    const set = this.waiters.get(message.sessionId);
+    if (set) for (const w of set) if (w.offer(message)) return;
+    this.inbox.push(message);
+    // Backpressure: stop reading while the inbox is full, unless a call waits for replies (its reply may be
+    // next on the socket).
+    if (this.inbox.full && this.waiters.size === 0) return this.inbox.waitForRoom();
+  }
+
+  private addWaiter(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
+    const waiter = new ReplyWaiter(expectations, timeoutMs ?? this.opts.defaultTimeoutMs, (w) => {
+      for (const id of new Set(expectations.map((e) => e.sessionId))) {
+        const set = this.waiters.get(id);
+        set?.delete(w);
+        if (set?.size === 0) this.waiters.delete(id);
+      }
+    });
+    if (waiter.settled) return waiter;
+    for (const id of new Set(expectations.map((e) => e.sessionId))) {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      set.add(waiter);
+    }
+    // Replies that arrived before the call: take them from the inbox.
+    for (let m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId)); m;) {
+      if (!waiter.offer(m)) {
+        this.inbox.push(m);
+        break;
+      }
+      if (waiter.settled) break;
+      m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId));
+    }
+    // A reader paused on a full inbox must go on: the awaited replies may be behind unclaimed messages.
+    if (!waiter.settled) this.inbox.releaseReader();
+    // Awaited peers that are already dead end the wait at once.
+    for (const source of waiter.sources()) {
+      const peer = this.peers.get(source);
+      if (peer && !peer.alive && Date.now() - peer.failedAt >= PEER_DRAIN_MS) {
+        waiter.peerGone(source, this.opts.enableRejoin);
+      }
+    }
+    return waiter;
+  }
+
+  /**
+   * Waits for one message per session id in `sessionIds` (an id may repeat, e.g. after `ibroadcast`).
+   * Other messages that arrive meanwhile stay in the inbox for `receive()`.
+   */
+  async receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
+    this.assertOpen();
+    const expectations: Expectation[] = [];
+    const perId = new Map<string, string[]>();
+    for (const id of sessionIds) {
+      const targets = perId.get(id) ?? [
+        ...(this.sessionTargets.get(id) ?? this.olderSessionTargets.get(id) ?? []),
+      ];
+      perId.set(id, targets);
+      const source = targets.shift();
+      expectations.push(source === undefined ? { sessionId: id } : { sessionId: id, source });
+    }
+    const waiter = this.addWaiter(expectations, options.timeoutMs);
+    try {
+      return await waiter.done;
+    } finally {
+      for (const id of sessionIds) {
+        this.sessionTargets.delete(id);
+        this.olderSessionTargets.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Messages as they arrive (those not claimed by a pending call), until `close()` or the deadline.
+   * @example
+   * ```ts
+   * for await (const msg of proxy.receive()) proxy.reply(msg, { payload: work(msg.payload) });
+   * ```
+   */
+  async *receive(options: TimeoutOptions = {}): AsyncIterableIterator<Message> {
+    const signal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    while (!this.closed || this.inbox.size > 0) {
+      const m = await this.inbox.shift(signal);
+      if (m === undefined) return;
+      yield m;
+    }
+  }
+
+  /** The next message; rejects with TimeoutError at the deadline. */
+  async receiveOnce(options: TimeoutOptions = {}): Promise<Message> {
+    this.assertOpen();
+    const signal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    const m = await this.inbox.shift(signal);
+    if (m === undefined) {
+      if (this.closed) throw new ClosedError(`proxy ${this.name} is closed`);
+      throw new TimeoutError(`no message arrived at ${this.name} within ${options.timeoutMs} ms`);
+    }
+    return m;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Sending.
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError(`proxy ${this.name} is closed; create a new one`);
+  }
+
+  private async transmit(message: Message): Promise<void> {
+    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+    await this.driver.sendUnicast(message.destination, frames);
+    this.stats.messagesSent++;
+    for (const f of frames) this.stats.bytesSent += f.byteLength;
+  }
+
+  private minimalFor(type: string): number {
+    const m = this.opts.minimalPeers;
+    return typeof m === "number" ? m : (m[type] ?? 0);
+  }
+
+  private async ensureMinimalPeers(type: string): Promise<void> {
+    const need = this.minimalFor(type);
+    if (need <= 0) return;
+    const deadline = Date.now() + this.opts.timeoutForMinimalPeerNumberMs;
+    while ((this.peersName[type]?.length ?? 0) < need) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new PeersRejoinTimeout(
+          `only ${this.peersName[type]?.length ?? 0} ${type} peers alive, ${need} required (minimalPeers), after ${this.opts.timeoutForMinimalPeerNumberMs} ms`,
+        );
+      }
+      await this.waitForPeerChange(left);
+      this.assertOpen();
+    }
+  }
+
+  private remember(sessionId: string, targets: string[]): void {
+    this.sessionTargets.set(sessionId, targets);
+    if (this.sessionTargets.size >= 50_000) {
+      this.olderSessionTargets = this.sessionTargets;
+      this.sessionTargets = new Map();
+    }
+  }
+
+  /**
+   * Sends `message` without waiting for a reply. Resolves to its session id, or to `[]` when the
+   * destination has failed and rejoin is on (the message is cached for it when the cache is enabled).
+   */
+  async isend(message: Message): Promise<string[]> {
+    this.assertOpen();
+    const peer = this.peers.get(message.destination);
+    if (!peer) {
+      throw new UnknownPeerError(
+        `${this.name} knows no peer named ${JSON.stringify(message.destination)}; known peers: ${Object.values(this.peersName).flat().join(", ") || "none"}`,
+      );
+    }
+    // Checked synchronously first: this is the hot path of every send.
+    if (this.minimalFor(peer.member.type) > 0) await this.ensureMinimalPeers(peer.member.type);
+    if (!peer.alive) {
+      if (!this.opts.enableRejoin) {
+        throw new PeersDisconnectionError(
+          `peer ${message.destination} has disconnected; cannot send "${message.tag}"`,
+        );
+      }
+      if (this.opts.enableMessageCacheForRejoin) {
+        encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes }); // size errors surface now
+        if (!this.cache.add(message.destination, message)) {
+          this.log.warn(`rejoin cache of ${message.destination} is full; dropped its oldest message`);
+        } else this.stats.cached++;
+      }
+      return [];
+    }
+    this.remember(message.sessionId, [message.destination]);
+    await this.transmit(message);
+    return [message.sessionId];
+  }
+
+  /** Sends `message` and resolves to its replies (one per session id sent). */
+  async send(message: Message, options: TimeoutOptions = {}): Promise<Message[]> {
+    const ids = await this.isend(message);
+    return this.receiveById(ids, options);
+  }
+
+  private sessionMessages(
+    tag: string,
+    sessionType: SessionType,
+    pairs: readonly [string, unknown][],
+  ): SessionMessage[] {
+    return pairs.map(
+      ([destination, payload]) =>
+        new SessionMessage({ tag, source: this.name, destination, payload, sessionType }),
+    );
+  }
+
+  /** Sends one message per `[destination, payload]` pair; resolves to the session ids sent. */
+  async iscatter(
+    tag: string,
+    sessionType: SessionType,
+    pairs: readonly [string, unknown][],
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (const m of this.sessionMessages(tag, sessionType, pairs)) ids.push(...(await this.isend(m)));
+    return ids;
+  }
+
+  /** Scatters and resolves to the replies, in arrival order. */
+  async scatter(
+    tag: string,
+    sessionType: SessionType,
+    pairs: readonly [string, unknown][],
+    options: TimeoutOptions = {},
+  ): Promise<Message[]> {
+    const ids = await this.iscatter(tag, sessionType, pairs);
+    return this.receiveById(ids, options);
+  }
+
+  /**
+   * Publishes one message to every live peer of `componentType` (exact type match). Resolves to its
+   * session id repeated once per receiving peer.
+   */
+  async ibroadcast(
+    componentType: string,
+    tag: string,
+    sessionType: SessionType,
+    payload?: unknown,
+  ): Promise<string[]> {
+    this.assertOpen();
+    if (!(componentType in this.opts.expectedPeers)) {
+      throw new UnknownPeerError(
+        `${this.name} has no peers of type ${JSON.stringify(componentType)}; expected types: ${Object.keys(this.opts.expectedPeers).join(", ")}`,
+      );
+    }
+    await this.ensureMinimalPeers(componentType);
+    const listed = this.peersName[componentType] ?? [];
+    const message = new SessionMessage({
+      tag,
+      source: this.name,
+      destination: componentType,
+      payload,
+      sessionType,
+    });
+    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+    // Peers that connected but have not subscribed yet would miss it: wait for their handshake.
+    await this.driver
+      .waitBroadcastReady(listed, AbortSignal.timeout(this.opts.handshakeTimeoutMs))
+      .catch(() => {});
+    // A peer still not subscribed after handshakeTimeoutMs cannot get the message (e.g. its CURVE key and
+    // ours do not accept each other): awaiting its reply would only fail the call, so it is not a target.
+    const targets = listed.filter((n) => this.driver.isBroadcastReady(n));
+    if (targets.length < listed.length) {
+      const missing = listed.filter((n) => !targets.includes(n));
+      this.log.warn(
+        `broadcast "${tag}" skips ${missing.join(", ")}: no broadcast handshake within ${this.opts.handshakeTimeoutMs} ms`,
+      );
+    }
+    await this.driver.broadcast(componentType, frames);
+    this.stats.messagesSent++;
+    for (const f of frames) this.stats.bytesSent += f.byteLength;
+    this.remember(message.sessionId, targets);
+    return targets.map(() => message.sessionId);
+  }
+
+  /** Broadcasts and resolves to exactly one reply per live peer of the type, each with the peer's name as source. */
+  async broadcast(
+    componentType: string,
+    tag: string,
+    sessionType: SessionType,
+    payload?: unknown,
+    options: TimeoutOptions = {},
+  ): Promise<Message[]> {
+    const ids = await this.ibroadcast(componentType, tag, sessionType, payload);
+    return this.receiveById(ids, options);
+  }
+
+  /** Replies to `message` (to its source, same session). Resolves to the reply's session id list. */
+  async reply(message: Message, options: SessionReplyOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    // A broadcast's destination is the component type: the reply's source must be this peer's own name.
+    return this.isend(rebase(message.reply(options), this.name));
+  }
+
+  /** Forwards `message` to `destination` (same session). Resolves to the session id list. */
+  async forward(message: Message, destination: string, options: DeriveOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    return this.isend(rebase(message.forward(destination, options), this.name));
+  }
+
+  /** Leaves the group: unregisters, fails pending calls, closes sockets. Idempotent; never hangs. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.forgetTimer) clearInterval(this.forgetTimer);
+    this.stopWatch?.();
+    for (const set of [...this.waiters.values()]) {
+      for (const w of [...set])
+        w.fail(new ClosedError(`proxy ${this.name} closed while waiting for replies`));
+    }
+    this.inbox.close();
+    this.notifyPeerChange();
+    await this.registry?.close().catch((err: unknown) => this.log.debug(`registry close: ${String(err)}`));
+    await this.driver?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The same message with `source` set to this component (broadcast messages carry the type as destination). */
+function rebase<M extends Message>(message: M, source: string): M {
+  if (message.source === source) return message;
+  if (message instanceof SessionMessage) {
+    return new SessionMessage({
+      tag: message.tag,
+      source,
+      destination: message.destination,
+      payload: message.payload,
+      sessionId: message.sessionId,
+      sessionType: message.sessionType,
+      sessionStage: message.sessionStage,
+    }) as unknown as M;
+  }
+  return new Message({ ...message, source }) as M;
+}

@@ -1,0 +1,116 @@
+/**
+ * Waits for the replies of one call (send, scatter, broadcast, receiveById) under one deadline.
+ * @module
+ */
+import { PeersDisconnectionError, ReplyTimeoutError } from "../core/errors.ts";
+import type { Message } from "../core/message.ts";
+
+/** One reply a call expects: a session id, and the peer it must come from when known. */
+export interface Expectation {
+  sessionId: string;
+  source?: string;
+}
+
+/**
+ * Collects replies in arrival order. Resolves when every expectation is met; rejects with
+ * {@link ReplyTimeoutError} at the deadline or {@link PeersDisconnectionError} when an awaited peer dies
+ * (both carry the replies that did arrive in `partial`).
+ *
+ * @example
+ * ```ts
+ * const waiter = new ReplyWaiter([{ sessionId, source: "worker.0" }], 5000);
+ * waiter.offer(reply); // true when the reply belonged to this call
+ * const replies = await waiter.done;
+ * ```
+ */
+export class ReplyWaiter {
+  readonly done: Promise<Message[]>;
+  private readonly open: Expectation[];
+  private readonly replies: Message[] = [];
+  private resolve!: (m: Message[]) => void;
+  private reject!: (e: unknown) => void;
+  private timer: NodeJS.Timeout | undefined;
+  settled = false;
+
+  constructor(
+    expectations: readonly Expectation[],
+    timeoutMs: number | undefined,
+    private readonly onSettle: (w: ReplyWaiter) => void,
+  ) {
+    this.open = [...expectations];
+    this.done = new Promise<Message[]>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+      this.timer = setTimeout(() => {
+        const missing = this.open.map((e) => e.source ?? e.sessionId).join(", ");
+        this.fail(
+          new ReplyTimeoutError(
+            `timed out after ${timeoutMs} ms: ${this.replies.length} of ${this.replies.length + this.open.length} replies arrived (missing: ${missing})`,
+            { partial: [...this.replies] },
+          ),
+        );
+      }, timeoutMs);
+    }
+    if (this.open.length === 0) this.finish();
+  }
+
+  /** Session ids this waiter still waits for. */
+  sessionIds(): string[] {
+    return [...new Set(this.open.map((e) => e.sessionId))];
+  }
+
+  /** Peers this waiter still waits for. */
+  sources(): string[] {
+    return this.open.flatMap((e) => (e.source === undefined ? [] : [e.source]));
+  }
+
+  /** Takes `message` if it is one of the awaited replies. */
+  offer(message: Message): boolean {
+    if (this.settled) return false;
+    let index = this.open.findIndex((e) => e.sessionId === message.sessionId && e.source === message.source);
+    if (index === -1)
+      index = this.open.findIndex((e) => e.sessionId === message.sessionId && e.source === undefined);
+    if (index === -1) return false;
+    this.open.splice(index, 1);
+    this.replies.push(message);
+    if (this.open.length === 0) this.finish();
+    return true;
+  }
+
+  /** Stops waiting for `peer`: drops its expectations (rejoin mode) or fails the call. */
+  peerGone(peer: string, drop: boolean): void {
+    if (this.settled || !this.open.some((e) => e.source === peer)) return;
+    if (drop) {
+      for (let i = this.open.length - 1; i >= 0; i--)
+        if (this.open[i]?.source === peer) this.open.splice(i, 1);
+      if (this.open.length === 0) this.finish();
+      return;
+    }
+    const err = new PeersDisconnectionError(
+      `peer ${peer} disconnected while ${this.open.length} replies were awaited; ${this.replies.length} arrived`,
+    );
+    (err as PeersDisconnectionError & { partial: Message[] }).partial = [...this.replies];
+    this.fail(err);
+  }
+
+  /** Fails the call with `err`. */
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(err);
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settle();
+    this.resolve(this.replies);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.onSettle(this);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Messages between the ZMQRunner's command node (in the caller) and its node runners (one child process
+ * per node). Every control frame is msgpack (`packSmall`); node outputs use `packValue` so typed arrays
+ * travel as their own frames.
+ * @module
+ */
+import { packSmall, packValue, unpackSmall, unpackValue } from "../../core/codec.ts";
+import { DecodeError } from "../../core/errors.ts";
+
+/** Configuration a node runner receives from its caller (over the child's IPC channel). */
+export interface NodeRunnerConfig {
+  /** Spec file path, or the inline spec object. */
+  spec: string | Record<string, unknown>;
+  baseDir: string;
+  /** Tube-scoped inputs. */
+  input: Record<string, unknown>;
+  nodeId: string;
+  /** Where this node binds its event XPUB: an `ipc://` endpoint or `tcp://host:0`. */
+  bind: string;
+  /** Command endpoint (XPUB in the caller). */
+  command: string;
+  /** Control endpoint (PULL in the caller). */
+  control: string;
+  /** Subscribers this node waits for before reporting ready (its dependents plus the command node). */
+  subscribers: number;
+  /** Stateless nodes run at most this many epochs at once (they may run ahead). */
+  concurrency: number;
+  /** Whether the node runs (the spec's `enabled`, or the runner's `enableNode` / `disableNode`). */
+  enabled: boolean;
+  /** True when the process returns to a `NodeProcessPool` after `quit` instead of exiting. */
+  pooled: boolean;
+  /** CURVE key pair shared by the tube's processes (TCP only): every socket is server or client with it. */
+  curve?: { publicKey: string; secretKey: string; domain: string };
+}
+
+/** Caller → node runner messages over the child's IPC channel (setup only; never per epoch). */
+export type SetupMessage =
+  { kind: "start"; config: NodeRunnerConfig } | { kind: "peers"; endpoints: Record<string, string> };
+
+/** Node runner → caller messages over the child's IPC channel. */
+export type SetupReply = { kind: "bound"; nodeId: string; endpoint: string } | { kind: "idle" };
+
+/** Counters a node reports on a `status` command (monitoring and tests). */
+export interface NodeStatus {
+  nodeId: string;
+  /** Epochs this node has run (or skipped) so far. */
+  processed: number;
+  /** Epochs whose command or upstream outputs are held in the node's store, not yet run. */
+  pending: number;
+  /** Epochs running right now. */
+  running: number;
+  /** Subscribers connected to this node's events (dependents plus the command node). */
+  subscribers: number;
+  /** Order in which epochs were started (last 256), to check stateful ordering. */
+  order: number[];
+}
+
+/** Node → command node messages (over PUSH/PULL). */
+export type ControlMessage =
+  | { kind: "ready"; nodeId: string; pid: number }
+  | { kind: "error"; nodeId: string; epoch: number; name: string; message: string; stack: string }
+  | ({ kind: "status"; request: number } & NodeStatus);
+
+/** Output of one node for one epoch: the signals it emitted (absent = NoEvent). */
+export interface NodeOutput {
+  nodeId: string;
+  epoch: number;
+  exhausted: boolean;
+  signals: Record<string, unknown>;
+  /** Set when the node threw in this epoch: its dependents are cancelled and the epoch fails. */
+  error?: { name: string; message: string; stack: string };
+}
+
+/** Encodes a node output as frames: `[header, body, ...attachments]`. */
+export function encodeOutput(out: NodeOutput): Uint8Array[] {
+  const { body, attachments } = packValue(out.signals);
+  return [packSmall([out.nodeId, out.epoch, out.exhausted, out.error ?? null]), body, ...attachments];
+}
+
+/** Decodes {@link encodeOutput}'s frames; malformed input raises DecodeError. */
+export function decodeOutput(frames: Uint8Array[]): NodeOutput {
+  const head = unpackSmall(frames[0] ?? new Uint8Array()) as unknown;
+  if (!Array.isArray(head) || typeof head[0] !== "string" || typeof head[1] !== "number") {
+    throw new DecodeError("tube output header is not [nodeId, epoch, exhausted]");
+  }
+  const signals = unpackValue(frames[1] ?? new Uint8Array(), frames.slice(2)) as Record<string, unknown>;
+  const error = head[3] as NodeOutput["error"] | null | undefined;
+  return {
+    nodeId: head[0],
+    epoch: head[1],
+    exhausted: head[2] === true,
+    signals,
+    ...(error ? { error } : {}),
+  };
+}
+
+/**
+ * Topic frame of per-epoch `process` commands. Only nodes that need an epoch's command subscribe to it
+ * (sources and nodes with input dependencies); the others start an epoch when their upstream outputs
+ * arrive, which saves a delivery per node per epoch.
+ */
+export const PROCESS_TOPIC = Buffer.from("p");
+/** Topic frame of `status` and `quit`, which every node subscribes to. */
+export const CONTROL_TOPIC = Buffer.from("c");
+
+/** Command node → node runners (over XPUB/SUB, `[topic, command]`). */
+export type Command =
+  | { kind: "process"; epoch: number; inputs: Record<string, unknown> }
+  | { kind: "status"; request: number }
+  | { kind: "enable"; nodeId: string; enabled: boolean }
+  | { kind: "quit" };
+
+export { packSmall, unpackSmall };

@@ -1,0 +1,138 @@
+/**
+ * Entries run by the pipeline launcher tests in worker processes.
+ */
+import { task } from "../../src/pipeline/index.ts";
+
+/** Every node says hello; node 0 waits for all, then stops, which finishes the others. */
+export async function main(): Promise<void> {
+  task.start();
+  const id = task.router?.nodeId ?? -1;
+  if (id === 0) {
+    const seen = new Set<number>();
+    const all = new Promise<void>((resolve) =>
+      task.on("hello", (from: number) => {
+        seen.add(from);
+        if (seen.size === 2) resolve();
+      }),
+    );
+    await all;
+    await task.stop();
+    return;
+  }
+  task.emit("hello", id);
+  task.use(() => new Promise((r) => setImmediate(r)));
+  await task.run();
+  await task.stop();
+}
+
+/** Node 1 throws. */
+export async function crash(): Promise<void> {
+  task.start();
+  const id = task.router?.nodeId;
+  await task.stop();
+  if (id === 1) throw new RangeError("worker exploded");
+}
+
+let attempts = 0;
+/** Node 1 fails once, then (re-run by autoRecover) sends a message to node 0. */
+export async function recover(): Promise<void> {
+  task.start();
+  const id = task.router?.nodeId;
+  if (id === 1) {
+    attempts++;
+    if (attempts === 1) {
+      await task.stop();
+      throw new Error("first attempt fails");
+    }
+    task.emit("recovered", attempts);
+    await task.stop();
+    return;
+  }
+  const got = await task.waitFor("recovered", { timeoutMs: 20_000 });
+  if (got?.[0] !== 2) throw new Error(`unexpected ${String(got?.[0])}`);
+  await task.stop();
+}
+
+const SMALL = 100_000;
+const BIG = 2_000;
+/** Node 0 sends 100 000 small and 2 000 140 KiB events; node 1 checks every one arrived, in order. */
+export async function burst(): Promise<void> {
+  task.start();
+  const id = task.router?.nodeId;
+  if (id === 0) {
+    const done = task.waitFor("received", { timeoutMs: 60_000 });
+    await task.waitFor("ready", { timeoutMs: 20_000 });
+    for (let i = 0; i < SMALL; i++) task.emit("small", i);
+    for (let i = 0; i < BIG; i++) {
+      // A fresh array per event: payloads travel zero-copy, so one must not be changed after emit.
+      const payload = new Float32Array((140 * 1024) / 4);
+      payload[0] = i;
+      task.emit("big", payload);
+    }
+    const got = await done;
+    await task.stop();
+    if (got?.[0] !== SMALL || got[1] !== BIG) throw new Error(`delivered ${String(got)}`);
+    return;
+  }
+  let small = 0;
+  let big = 0;
+  let ok = true;
+  task.on("small", (i: number) => {
+    if (i !== small) ok = false;
+    small++;
+  });
+  await new Promise<void>((resolve) => {
+    task.on("big", (p: Float32Array) => {
+      if (p[0] !== big || p.length !== (140 * 1024) / 4) ok = false;
+      big++;
+      if (big === BIG) resolve();
+    });
+    task.emit("ready");
+  });
+  if (!ok) throw new Error("events out of order or corrupted");
+  task.emit("received", small, big);
+  await task.waitFor("finish", { timeoutMs: 20_000 });
+  await task.stop();
+}
+
+/**
+ * Mesh + alone test: every node says hello and waits until it heard from the nodes it is linked to
+ * (`WEFT_TEST_EXPECT` of them). Node 3 then stops, which must finish every node, relayed through the
+ * mesh to the other alone node it is not linked to.
+ */
+export async function attached(): Promise<void> {
+  task.start();
+  const id = task.router?.nodeId ?? -1;
+  const expect = Number(process.env.WEFT_TEST_EXPECT_LINKS ?? "0");
+  const heard = new Set<number>();
+  const ready = new Promise<void>((resolve) => {
+    task.on("hello", (from: number) => {
+      heard.add(from);
+      if (heard.size >= expect) resolve();
+    });
+  });
+  // Alone nodes join after the mesh is up: repeat hello until every linked node answered.
+  task.on("hello?", () => task.emit("hello", id));
+  task.emit("hello?");
+  task.emit("hello", id);
+  await withDeadline(ready, 20_000, `node ${id} heard only ${[...heard].join(",")}`);
+  if (id === 3) {
+    await task.stop();
+    return;
+  }
+  task.use(() => new Promise((r) => setImmediate(r)));
+  await withDeadline(task.run(), 20_000, `node ${id} did not finish`);
+  await task.stop();
+}
+
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
