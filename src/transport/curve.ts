@@ -131,10 +131,16 @@ export function applyCurveClient(socket: zmq.Socket, curve: CurveKeyPair, server
 }
 
 // One ZAP handler per process (ZeroMQ allows one at inproc://zeromq.zap.01), shared by every domain.
-const domains = new Map<string, Set<string>>();
+// Keys are counted per domain so that releasing one registration never removes a key another still needs.
+const domains = new Map<string, Map<string, number>>();
 let zapSocket: zmq.Router | undefined;
 let zapStarting: Promise<void> | undefined;
 let rejectedCount = 0;
+const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
+// Closing a socket releases its inproc endpoint on ZeroMQ's I/O thread, a moment after close() returns,
+// so a handler started right after the previous one stopped may briefly find the endpoint taken.
+const ZAP_BIND_ATTEMPTS = 40;
+const ZAP_BIND_RETRY_MS = 25;
 
 /** Number of connection attempts the ZAP handler refused in this process. */
 export function zapRejections(): number {
@@ -155,30 +161,60 @@ export async function registerZapDomain(
   domain: string,
   allowedPublicKeys: readonly string[],
 ): Promise<() => void> {
-  const set = domains.get(domain) ?? new Set<string>();
-  for (const k of allowedPublicKeys) set.add(k);
-  domains.set(domain, set);
-  if (zapSocket === undefined) {
-    zapStarting ??= (async () => {
-      const socket = new zmq.Router({ linger: 0 });
-      await socket.bind("inproc://zeromq.zap.01");
-      zapSocket = socket;
-      void readLoop(socket, (frames) => answerZap(socket, frames));
-    })();
-    await zapStarting;
-  }
+  const keys = domains.get(domain) ?? new Map<string, number>();
+  for (const k of allowedPublicKeys) keys.set(k, (keys.get(k) ?? 0) + 1);
+  domains.set(domain, keys);
   let released = false;
-  return () => {
+  const release = (): void => {
     if (released) return;
     released = true;
-    for (const k of allowedPublicKeys) set.delete(k);
-    if (set.size === 0) domains.delete(domain);
+    for (const k of allowedPublicKeys) {
+      const n = (keys.get(k) ?? 1) - 1;
+      if (n > 0) keys.set(k, n);
+      else keys.delete(k);
+    }
+    if (keys.size === 0 && domains.get(domain) === keys) domains.delete(domain);
     if (domains.size === 0 && zapSocket !== undefined) {
       zapSocket.close();
       zapSocket = undefined;
       zapStarting = undefined;
     }
   };
+  if (zapSocket === undefined) {
+    zapStarting ??= startZapHandler();
+    try {
+      await zapStarting;
+    } catch (error) {
+      zapStarting = undefined;
+      release();
+      throw error;
+    }
+  }
+  return release;
+}
+
+async function startZapHandler(): Promise<void> {
+  const socket = new zmq.Router({ linger: 0 });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await socket.bind(ZAP_ENDPOINT);
+      break;
+    } catch (error) {
+      const inUse = (error as { code?: unknown }).code === "EADDRINUSE";
+      if (!inUse || attempt >= ZAP_BIND_ATTEMPTS) {
+        socket.close();
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, ZAP_BIND_RETRY_MS));
+    }
+  }
+  if (domains.size === 0) {
+    // Every registration was released while the handler was starting.
+    socket.close();
+    return;
+  }
+  zapSocket = socket;
+  void readLoop(socket, (frames) => answerZap(socket, frames));
 }
 
 async function answerZap(socket: zmq.Router, frames: Buffer[]): Promise<void> {

@@ -6,11 +6,25 @@ import { PeersDisconnectionError, TimeoutError } from "../../../src/core/errors.
 import { DummyLogger } from "../../../src/core/logger.ts";
 import { Proxy } from "../../../src/proxy/index.ts";
 import { Message, SessionType } from "../../../src/core/message.ts";
-import { generateCurveKeyPair, zapRejections } from "../../../src/transport/curve.ts";
+import { generateCurveKeyPair, registerZapDomain, zapRejections } from "../../../src/transport/curve.ts";
 import { createGroup } from "../../helpers/proxy-group.ts";
 import { waitFor } from "../../helpers/proxy-util.ts";
 
 void describe("Proxy with CURVE", () => {
+  void it("the ZAP handler restarts at once after the last domain was released", async () => {
+    const key = generateCurveKeyPair().publicKey;
+    for (let i = 0; i < 30; i++) {
+      const release = await registerZapDomain(`weft.cycle.${i}`, [key]);
+      release();
+    }
+    const a = await registerZapDomain("weft.shared", [key]);
+    const b = await registerZapDomain("weft.shared", [key]);
+    a();
+    b();
+    const last = await registerZapDomain("weft.after", [key]);
+    last();
+  });
+
   void it("a group sharing a key pair works over TCP; a client with a wrong key delivers nothing", async () => {
     const keys = generateCurveKeyPair();
     const driver = { protocol: "tcp" as const, curve: keys };
