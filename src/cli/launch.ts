@@ -2,11 +2,13 @@
  * `weft launch JOB.yaml`: starts every process of a job on this machine and supervises them.
  * @module
  */
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { BadRequestError } from "../core/errors.ts";
 import { stdoutWantsColor } from "../core/logger.ts";
 import { loadJobFile } from "../launch/job-schema.ts";
 import { launchJob, type LaunchOptions } from "../launch/launch-job.ts";
+import { namesForHost } from "../launch/placement.ts";
 import type { CliCommand } from "./command.ts";
 
 const USAGE = `weft launch JOB.yaml [options]
@@ -17,6 +19,10 @@ all on Ctrl-C / SIGTERM (SIGTERM, then SIGKILL after the grace period).
 
   --only <types|names>    start only these component types or names, comma-separated
                           (e.g. --only actor or --only actor.2,actor.3; for jobs spanning machines)
+  --hosts <a,b,…>         this job spans these machines: run the same command on each, and each starts
+                          its share (a type with "host:" in the job file runs there; each other
+                          process goes to the least busy host); needs redis:// discovery
+  --host <name>           which of --hosts this machine is (default: its hostname)
   --group <name>          override the job's group name
   --discovery <d>         override the job's discovery: local or redis://host:port
   --quiet                 hide the components' stdout (stderr and launcher notices still show)
@@ -41,7 +47,11 @@ function int(name: string, v: string | undefined): number | undefined {
  * parseLaunchArgs(["job.yaml", "--quiet", "--metrics-port", "9464"]);
  * ```
  */
-export function parseLaunchArgs(argv: string[]): { file: string; options: LaunchOptions } {
+export function parseLaunchArgs(argv: string[]): {
+  file: string;
+  options: LaunchOptions;
+  hosts?: { hosts: string[]; host: string };
+} {
   let parsed;
   try {
     parsed = parseArgs({
@@ -50,6 +60,8 @@ export function parseLaunchArgs(argv: string[]): { file: string; options: Launch
       strict: true,
       options: {
         only: { type: "string", multiple: true },
+        hosts: { type: "string", multiple: true },
+        host: { type: "string" },
         group: { type: "string" },
         discovery: { type: "string" },
         quiet: { type: "boolean" },
@@ -69,7 +81,14 @@ export function parseLaunchArgs(argv: string[]): { file: string; options: Launch
     );
   }
   const options: LaunchOptions = { color: stdoutWantsColor() };
-  if (values.only) options.only = values.only.flatMap((o) => o.split(",")).filter((o) => o !== "");
+  if (values.only) options.only = commaList(values.only);
+  if (values.host !== undefined && values.hosts === undefined) {
+    throw new BadRequestError("--host only makes sense with --hosts");
+  }
+  const hosts = values.hosts
+    ? { hosts: commaList(values.hosts), host: values.host ?? hostname() }
+    : undefined;
+  if (hosts && options.only) throw new BadRequestError("use either --only or --hosts, not both");
   if (values.group !== undefined) options.group = values.group;
   if (values.discovery !== undefined) options.discovery = values.discovery;
   if (values.quiet) options.quiet = true;
@@ -82,7 +101,11 @@ export function parseLaunchArgs(argv: string[]): { file: string; options: Launch
   if (values["metrics-host"] !== undefined) options.metricsHost = values["metrics-host"];
   const grace = int("grace-ms", values["grace-ms"]);
   if (grace !== undefined) options.gracePeriodMs = grace;
-  return { file: positionals[0]!, options };
+  return { file: positionals[0]!, options, ...(hosts ? { hosts } : {}) };
+}
+
+function commaList(values: string[]): string[] {
+  return values.flatMap((o) => o.split(",")).filter((o) => o !== "");
 }
 
 /** The `weft launch` subcommand. */
@@ -92,8 +115,18 @@ export const command: CliCommand = {
   example: "weft launch examples/cartpole-es/job.yaml --metrics-port 9464",
   usage: USAGE,
   async run(argv) {
-    const { file, options } = parseLaunchArgs(argv);
+    const { file, options, hosts } = parseLaunchArgs(argv);
     const job = await loadJobFile(file);
+    if (hosts) {
+      if (!/^rediss?:\/\//.test(options.discovery ?? job.discovery)) {
+        throw new BadRequestError(
+          "--hosts needs Redis discovery so the machines can find each other: " +
+            'set "discovery: redis://…" in the job file or pass --discovery redis://host:6379',
+        );
+      }
+      options.only = namesForHost(job, hosts.hosts, hosts.host);
+      process.stderr.write(`[weft] host ${hosts.host} starts ${options.only.join(", ")}\n`);
+    }
     return launchJob(job, options);
   },
 };

@@ -20,3 +20,4 @@ export {
 } from "./supervisor.ts";
 export { OutputMux, type OutputOptions } from "./output.ts";
 export { launchJob, type LaunchOptions } from "./launch-job.ts";
+export { namesForHost, placeJob, type HostShare } from "./placement.ts";

@@ -27,6 +27,11 @@ const componentSchema = z.strictObject({
   maxRestarts: z.number().int().min(0).default(3),
   /** Pause before a restart, so peers notice the failure first. Default 1000 ms. */
   restartDelayMs: z.number().int().min(0).default(1000),
+  /**
+   * Machine that runs every process of this type when the job is started with `--hosts` (for example
+   * the one with the GPU). Default: the processes are dealt over the hosts in turn.
+   */
+  host: z.string().trim().min(1).optional(),
 });
 
 const jobSchema = z.strictObject({

@@ -195,4 +195,28 @@ void describe("weft launch across machines", () => {
     assert.match(actors.stderr(), /4 of 4 processes exited with status 0/);
     assert.doesNotMatch(actors.stdout(), /learner\.0 \|/);
   });
+
+  void it("runs one job from two launchers given the same --hosts list, each starting its share", async () => {
+    const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    const group = uniqueGroup("launch-hosts");
+    const job = join(ROOT, "examples/cartpole-es/job.yaml");
+    const common = ["--group", group, "--discovery", redis, "--hosts", "a,b"];
+    const a = start([job, ...common, "--host", "a"]);
+    const b = start([job, ...common, "--host", "b"]);
+    const [sa, sb] = await Promise.all([a.exited(90_000), b.exited(90_000)]);
+    assert.equal(sa, 0, a.stdout() + a.stderr());
+    assert.equal(sb, 0, b.stdout() + b.stderr());
+    // learner.0 and actor.0..3 over two hosts: a gets learner.0, actor.1, actor.3; b gets actor.0, actor.2.
+    assert.match(a.stderr(), /\[weft\] host a starts learner\.0, actor\.1, actor\.3/);
+    assert.match(b.stderr(), /\[weft\] host b starts actor\.0, actor\.2/);
+    assert.match(a.stdout(), /evaluation: average return (47[5-9]|4[89]\d|500)(\.\d)? over 20 episodes/);
+    assert.match(b.stderr(), /2 of 2 processes exited with status 0/);
+  });
+
+  void it("refuses --hosts with local discovery, exit status 2, saying what to set", async () => {
+    const job = join(ROOT, "examples/cartpole-es/job.yaml");
+    const l = start([job, "--group", uniqueGroup("launch-hosts-local"), "--hosts", "a,b", "--host", "a"]);
+    assert.equal(await l.exited(30_000), 2, l.stderr());
+    assert.match(l.stderr(), /--hosts needs Redis discovery/);
+  });
 });
