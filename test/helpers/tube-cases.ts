@@ -11,7 +11,7 @@ export interface Case {
   name: string;
   spec: Record<string, unknown>;
   input?: Record<string, unknown>;
-  /** False for cases the process-per-node runner does not support yet (maps, assets, nested tubes…). */
+  /** False for cases whose result differs on the process-per-node runner (see docs/tube.md, divergences). */
   remote?: boolean;
   check(runner: AnyRunner): Promise<void>;
 }
@@ -232,7 +232,6 @@ export const CASES: Case[] = [
   },
   {
     name: "map of a word to letters",
-    remote: false,
     spec: {
       input: { word: { scope: "process" } },
       nodes: {
@@ -245,7 +244,6 @@ export const CASES: Case[] = [
   },
   {
     name: "map + un-mapped dependency",
-    remote: false,
     spec: {
       input: { word: { scope: "process" }, sfx: { scope: "process" } },
       nodes: {
@@ -259,7 +257,6 @@ export const CASES: Case[] = [
   },
   {
     name: "map + gather collapsing",
-    remote: false,
     spec: {
       input: { word: { scope: "process" } },
       nodes: {
@@ -277,7 +274,6 @@ export const CASES: Case[] = [
   },
   {
     name: "nested maps",
-    remote: false,
     spec: {
       input: { text: { scope: "process" } },
       nodes: {
@@ -295,7 +291,6 @@ export const CASES: Case[] = [
   },
   {
     name: "nested tube with NoEvent propagating",
-    remote: false,
     spec: {
       nodes: {
         count: { type: `${N}count` },

@@ -13,7 +13,6 @@ import { AssetManager } from "../assets.ts";
 import { readLoop } from "../../transport/socket-reader.ts";
 import { SocketWriter } from "../../transport/socket-writer.ts";
 import { NoEvent } from "../events.ts";
-import { Epoch } from "../epoch.ts";
 import { Exhausted } from "../node.ts";
 import { Tube } from "../tube.ts";
 import {
@@ -25,11 +24,19 @@ import {
   unpackSmall,
   type Command,
   type ControlMessage,
-  type NodeOutput,
   type NodeRunnerConfig,
   type SetupMessage,
   type SetupReply,
 } from "./protocol.ts";
+import {
+  MISSING,
+  NOT_READY,
+  RootOutputs,
+  SubEpochModel,
+  pathKey,
+  type CallArgs,
+  type ItemPath,
+} from "./sub-epochs.ts";
 
 // A process entry point: when the caller goes away (IPC channel closed), exit so that no node process
 // outlives its runner.
@@ -92,12 +99,16 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   const { endpoints } = await nextMessage("peers");
   push.connect(config.control);
   cmd.connect(config.command);
-  const upstreamIds = new Set(spec.depends.filter((d) => d.source.kind === "node").map((d) => d.source.id));
-  const needsCommand = upstreamIds.size === 0 || spec.depends.some((d) => d.source.kind === "input");
+  const model = new SubEpochModel(tube);
+  const depth = model.scope[spec.id]!.length;
+  // Its node dependencies and the maps enclosing them (for their item counts).
+  const watched = model.watched(spec.id);
+  const needsCommand =
+    !spec.depends.some((d) => d.source.kind === "node") ||
+    spec.depends.some((d) => d.source.kind === "input");
   if (needsCommand) cmd.subscribe(PROCESS_TOPIC);
   cmd.subscribe(CONTROL_TOPIC);
-  const upstream = [...new Set(spec.depends.filter((d) => d.source.kind === "node").map((d) => d.source.id))];
-  for (const u of upstream) sub.connect(endpoints[u]!);
+  for (const u of watched) sub.connect(endpoints[u]!);
   sub.subscribe();
 
   // Subscription barrier: wait for every expected subscriber before reporting ready.
@@ -115,11 +126,38 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     packSmall({ kind: "ready", nodeId: config.nodeId, pid: process.pid } satisfies ControlMessage),
   ]);
 
-  // The node's event store: per epoch, its command inputs and its upstream outputs; an epoch's entries are
-  // removed as soon as the node runs it.
-  const commands = new Map<number, Record<string, unknown>>();
-  const outputs = new Map<number, Map<string, NodeOutput>>();
-  let next = 0; // stateful nodes run epochs strictly in this order
+  // The node's event store, per root epoch: its command inputs and the outputs it watches. A root epoch's
+  // entry goes once the node has run all of its sub-epochs and every output it expects has arrived (so a
+  // late output cannot bring back an epoch that is over).
+  interface RootState {
+    inputs: Record<string, unknown> | undefined;
+    outs: RootOutputs;
+    /** Outputs received (compared with the number expected before the entry is dropped). */
+    received: number;
+    /** The node's sub-epochs in this root epoch, once every enclosing map's count is known. */
+    paths: ItemPath[] | undefined;
+    started: Set<string>;
+    done: number;
+    begun: boolean;
+  }
+  const roots = new Map<number, RootState>();
+  const stateOf = (root: number): RootState => {
+    let st = roots.get(root);
+    if (st === undefined) {
+      st = {
+        inputs: undefined,
+        outs: new RootOutputs(),
+        received: 0,
+        paths: undefined,
+        started: new Set(),
+        done: 0,
+        begun: false,
+      };
+      roots.set(root, st);
+    }
+    return st;
+  };
+  let next = 0; // stateful nodes run root epochs strictly in this order
   let running = 0;
   let draining = false;
   let processed = 0;
@@ -129,56 +167,130 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   let quit!: () => void;
   const quitted = new Promise<void>((r) => (quit = r));
 
-  const readyEpoch = (epoch: number): boolean =>
-    (!needsCommand || commands.has(epoch)) &&
-    (upstream.length === 0 || (outputs.get(epoch)?.size ?? 0) >= upstream.length);
+  const pathsOf = (st: RootState): ItemPath[] | undefined => {
+    if (st.paths !== undefined) return st.paths;
+    if (depth === 0) return (st.paths = [[]]);
+    const r = model.instances(spec.id, st.outs);
+    if (r.complete) st.paths = r.paths;
+    return st.paths;
+  };
 
-  function take(epoch: number): [Record<string, unknown>, Map<string, NodeOutput>] {
-    const inputs = commands.get(epoch) ?? {};
-    const ups = outputs.get(epoch) ?? new Map<string, NodeOutput>();
-    commands.delete(epoch);
-    outputs.delete(epoch);
-    order.push(epoch);
-    if (order.length > 256) order.shift();
-    return [inputs, ups];
+  // Outputs expected from the watched nodes in one root epoch (Infinity while some map count is unknown).
+  const expected = (st: RootState): number => {
+    if (!model.mapped) return watched.length;
+    let n = 0;
+    for (const w of watched) {
+      const r = model.instances(w, st.outs);
+      if (!r.complete) return Infinity;
+      n += r.paths.length;
+    }
+    return n;
+  };
+
+  const release = (root: number, st: RootState): void => {
+    const paths = st.paths;
+    if (paths === undefined || st.done < paths.length || (sequential && root >= next)) return;
+    if (st.received >= expected(st)) roots.delete(root);
+  };
+
+  // Arguments of one call, undefined while an output it needs has not arrived, MISSING when a required
+  // dependency has no event (the node is cancelled in that sub-epoch).
+  function prepare(st: RootState, path: ItemPath): CallArgs | typeof MISSING | undefined {
+    if (needsCommand && st.inputs === undefined) return undefined;
+    const positional: unknown[] = [];
+    let named: Record<string, unknown> | undefined;
+    let missing = false;
+    for (let k = 0; k < spec.depends.length; k++) {
+      const dep = spec.depends[k]!;
+      let v: unknown;
+      if (dep.source.kind === "input") v = st.inputs?.[dep.source.id];
+      else if (dep.source.kind === "assets") v = assets.get(dep.source.id, spec.id);
+      else {
+        v = model.depValue(spec.id, k, st.outs, path);
+        if (v === NOT_READY) return undefined;
+      }
+      if (v === undefined) {
+        if (!(rt.kind === "gather" && dep.slot === "trigger") && !spec.optional.includes(String(dep.slot)))
+          missing = true;
+        continue;
+      }
+      if (typeof dep.slot === "number") positional.push(v);
+      else (named ??= {})[dep.slot] = v;
+    }
+    return missing ? MISSING : { positional, named };
   }
 
-  async function tryRun(): Promise<void> {
+  function tryRun(): Promise<void> | undefined {
     if (quitting) return;
-    if (!sequential) {
-      // Stateless: every ready epoch starts at once (bounded), so this node may run ahead of slow epochs.
-      for (const epoch of [...(needsCommand ? commands : outputs).keys()]) {
+    if (sequential) return drain();
+    // Stateless: every ready sub-epoch starts at once (bounded), so this node may run ahead of slow epochs.
+    for (const [root, st] of roots) {
+      if (running >= config.concurrency) break;
+      const paths = pathsOf(st) ?? model.instances(spec.id, st.outs).paths;
+      for (const path of paths) {
         if (running >= config.concurrency) break;
-        if (!readyEpoch(epoch)) continue;
-        const [inputs, ups] = take(epoch);
+        const key = pathKey(path);
+        if (st.started.has(key)) continue;
+        const args = prepare(st, path);
+        if (args === undefined) continue;
+        st.started.add(key);
+        started(root);
         running++;
-        void runOnce(epoch, inputs, ups).finally(() => {
+        void runOnce(root, path, args, st.outs.exhausted).finally(() => {
           running--;
           processed++;
+          st.done++;
+          release(root, st);
           void tryRun();
         });
       }
-      return;
+      if (st.paths?.length === 0) release(root, st);
     }
+    return undefined;
+  }
+
+  function started(root: number): void {
+    order.push(root);
+    if (order.length > 256) order.shift();
+  }
+
+  async function drain(): Promise<void> {
     if (draining) return;
     draining = true;
     try {
-      while (!quitting && readyEpoch(next)) {
-        const epoch = next++;
-        const [inputs, ups] = take(epoch);
-        running++;
-        try {
+      while (!quitting) {
+        const root = next;
+        const st = roots.get(root);
+        if (st === undefined || (needsCommand && st.inputs === undefined)) break;
+        const paths = pathsOf(st);
+        if (paths === undefined) break;
+        if (!st.begun) {
+          st.begun = true;
           await assets.beginEpoch();
-          const signals = await runOnce(epoch, inputs, ups);
-          for (const a of Object.values(assetSpecs)) {
-            const v = a.depends?.id === spec.id ? signals?.[a.depends.signal] : undefined;
-            if (v !== undefined) assets.set(a.id, v);
-          }
-          await assets.endEpoch();
-        } finally {
-          running--;
-          processed++;
         }
+        while (st.done < paths.length) {
+          const path = paths[st.done]!;
+          const args = prepare(st, path);
+          if (args === undefined) break;
+          started(root);
+          running++;
+          try {
+            const signals = await runOnce(root, path, args, st.outs.exhausted);
+            for (const a of Object.values(assetSpecs)) {
+              const v =
+                a.depends?.id === spec.id && path.length === 0 ? signals?.[a.depends.signal] : undefined;
+              if (v !== undefined) assets.set(a.id, v);
+            }
+          } finally {
+            running--;
+            processed++;
+            st.done++;
+          }
+        }
+        if (st.done < paths.length) break;
+        await assets.endEpoch();
+        next++;
+        release(root, st);
       }
     } finally {
       draining = false;
@@ -186,35 +298,25 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   }
 
   async function runOnce(
-    epoch: number,
-    inputs: Record<string, unknown>,
-    ups: Map<string, NodeOutput>,
+    root: number,
+    path: ItemPath,
+    args: CallArgs | typeof MISSING,
+    exhaustedBefore: boolean,
   ): Promise<Record<string, unknown> | undefined> {
-    const positional: unknown[] = [];
-    let named: Record<string, unknown> | undefined;
-    let missing = false;
-    let exhausted = false;
-    for (const o of ups.values()) if (o.exhausted) exhausted = true;
-    for (const dep of spec.depends) {
-      let v: unknown = undefined;
-      if (dep.source.kind === "input") v = inputs[dep.source.id];
-      else if (dep.source.kind === "assets") v = assets.get(dep.source.id, spec.id);
-      else if (dep.source.kind === "node") v = ups.get(dep.source.id)?.signals[dep.source.signal];
-      const optional =
-        (rt.kind === "gather" && dep.slot === "trigger") || spec.optional.includes(String(dep.slot));
-      if (v === undefined) {
-        if (!optional) missing = true;
-        continue;
-      }
-      if (typeof dep.slot === "number") positional.push(v);
-      else (named ??= {})[dep.slot] = v;
-    }
+    let exhausted = exhaustedBefore;
     const signals: Record<string, unknown> = {};
-    if (!missing && !exhausted && enabled) {
+    if (args !== MISSING && !exhausted && enabled) {
       try {
-        const result = await rt.call(positional, named, { nodeId: spec.id, epoch: new Epoch(epoch) });
+        const epoch = model.epochOf(spec.id, root, path);
+        const result = await rt.call(args.positional, args.named, { nodeId: spec.id, epoch });
         if (result === Exhausted) exhausted = true;
-        else if (rt.signals.length === 1 && rt.signals[0] === "value") {
+        else if (rt.kind === "map") {
+          // One output carries every item; dependents take item i in sub-epoch i.
+          if (result !== NoEvent) {
+            signals.value = result;
+            signals.n = (result as unknown[]).length;
+          }
+        } else if (rt.signals.length === 1 && rt.signals[0] === "value") {
           if (result !== NoEvent && result !== undefined) signals.value = result;
         } else if (typeof result === "object" && result !== null) {
           for (const s of rt.signals) {
@@ -230,7 +332,8 @@ async function session(config: NodeRunnerConfig): Promise<void> {
           .send(
             encodeOutput({
               nodeId: spec.id,
-              epoch,
+              epoch: root,
+              path,
               exhausted,
               signals: {},
               error: { name: e.name, message: e.message, stack: e.stack ?? "" },
@@ -242,7 +345,9 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     }
     // Not awaited: the writer's queue keeps outputs in order, and the caller's in-flight bound keeps it
     // short, so the node can start its next epoch while ZeroMQ takes this one.
-    void pubWriter.send(encodeOutput({ nodeId: spec.id, epoch, exhausted, signals })).catch(() => {});
+    void pubWriter
+      .send(encodeOutput({ nodeId: spec.id, epoch: root, path, exhausted, signals }))
+      .catch(() => {});
     return signals;
   }
 
@@ -260,9 +365,10 @@ async function session(config: NodeRunnerConfig): Promise<void> {
 
   void readLoop(sub, (frames) => {
     const out = decodeOutput(frames);
-    let m = outputs.get(out.epoch);
-    if (m === undefined) outputs.set(out.epoch, (m = new Map()));
-    m.set(out.nodeId, out);
+    const st = stateOf(out.epoch);
+    st.outs.add(out);
+    st.received++;
+    release(out.epoch, st);
     return tryRun();
   });
   void readLoop(cmd, async (frames) => {
@@ -273,7 +379,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
       return;
     }
     if (c.kind === "status") {
-      const pending = new Set([...commands.keys(), ...outputs.keys()]).size;
+      const pending = roots.size;
       const status: ControlMessage = {
         kind: "status",
         request: c.request,
@@ -286,7 +392,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
       };
       return ctl.send([packSmall(status)]);
     }
-    commands.set(c.epoch, c.inputs);
+    stateOf(c.epoch).inputs = c.inputs;
     return tryRun();
   });
   await quitted;

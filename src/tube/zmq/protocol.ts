@@ -61,10 +61,17 @@ export type ControlMessage =
   | { kind: "error"; nodeId: string; epoch: number; name: string; message: string; stack: string }
   | ({ kind: "status"; request: number } & NodeStatus);
 
-/** Output of one node for one epoch: the signals it emitted (absent = NoEvent). */
+/**
+ * Output of one node for one (sub-)epoch: the signals it emitted (absent = NoEvent). A node sends exactly
+ * one output per sub-epoch it runs in (also when it is cancelled or fails), so receivers can tell when a
+ * root epoch is complete.
+ */
 export interface NodeOutput {
   nodeId: string;
+  /** Root epoch. */
   epoch: number;
+  /** Map item indices of the sub-epoch, one per map enclosing the node (empty for a root epoch). */
+  path: readonly number[];
   exhausted: boolean;
   signals: Record<string, unknown>;
   /** Set when the node threw in this epoch: its dependents are cancelled and the epoch fails. */
@@ -74,7 +81,11 @@ export interface NodeOutput {
 /** Encodes a node output as frames: `[header, body, ...attachments]`. */
 export function encodeOutput(out: NodeOutput): Uint8Array[] {
   const { body, attachments } = packValue(out.signals);
-  return [packSmall([out.nodeId, out.epoch, out.exhausted, out.error ?? null]), body, ...attachments];
+  const head =
+    out.path.length === 0
+      ? [out.nodeId, out.epoch, out.exhausted, out.error ?? null]
+      : [out.nodeId, out.epoch, out.exhausted, out.error ?? null, out.path];
+  return [packSmall(head), body, ...attachments];
 }
 
 /** Decodes {@link encodeOutput}'s frames; malformed input raises DecodeError. */
@@ -83,11 +94,16 @@ export function decodeOutput(frames: Uint8Array[]): NodeOutput {
   if (!Array.isArray(head) || typeof head[0] !== "string" || typeof head[1] !== "number") {
     throw new DecodeError("tube output header is not [nodeId, epoch, exhausted]");
   }
+  const path = head[4] ?? [];
+  if (!Array.isArray(path) || !path.every((i) => typeof i === "number")) {
+    throw new DecodeError("tube output item path is not a list of indices");
+  }
   const signals = unpackValue(frames[1] ?? new Uint8Array(), frames.slice(2)) as Record<string, unknown>;
   const error = head[3] as NodeOutput["error"] | null | undefined;
   return {
     nodeId: head[0],
     epoch: head[1],
+    path: path as number[],
     exhausted: head[2] === true,
     signals,
     ...(error ? { error } : {}),

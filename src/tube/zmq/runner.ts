@@ -34,6 +34,7 @@ import {
   type SetupReply,
 } from "./protocol.ts";
 import { spawnNodeProcess, type NodeProcessPool } from "./pool.ts";
+import { NOT_READY, RootOutputs, SubEpochModel, pathKey } from "./sub-epochs.ts";
 
 /** Options of {@link ZMQRunner}. */
 export interface ZMQRunnerOptions {
@@ -71,6 +72,21 @@ interface EpochOutcome {
   exhausted: boolean;
 }
 
+/**
+ * The outputs of one root epoch in flight. `outstanding` counts the outputs still to come among the
+ * sub-epochs known so far: an output inside a map is only counted once the map's own output (with its
+ * item count) has been counted, so outputs that overtake their map's output across processes are parked
+ * until it arrives, and `outstanding` reaches 0 only when the whole epoch is in.
+ */
+interface PendingRoot {
+  outs: RootOutputs;
+  outstanding: number;
+  /** `map@path` of every map output counted so far. */
+  counted: Set<string>;
+  parked: Map<string, NodeOutput[]>;
+  failed: NodeOutput | undefined;
+}
+
 interface Waiter {
   epoch: number;
   resolve: (v: EpochOutcome) => void;
@@ -79,10 +95,11 @@ interface Waiter {
 
 /**
  * Runs each node of a tube in its own child process (`node --import tsx`), over ipc or tcp (+CURVE):
- * lockstep with `process()`, pipelined with `run()` / `iter()`. Supported: function, generator, class and
- * `Node` nodes, `gather` by `n` / trigger, `return`, inputs, assets (instantiated in each using node's
- * process). Rejected with TubeSpecError: `map`, collapsing `gather`, nested `tube`, an asset fed by
- * another node. See docs/tube.md for the divergences from the in-process runners.
+ * lockstep with `process()`, pipelined with `run()` / `iter()`. Supports every node kind: function,
+ * generator, class and `Node` nodes, `map` (sub-epochs carried on the wire as item paths), every `gather`
+ * mode, nested maps, nested `tube` nodes (the inner tube runs inside the tube node's process), `return`,
+ * inputs and assets (instantiated in each using node's process). Rejected with TubeSpecError: an asset fed
+ * by a node other than its only user. See docs/tube.md for the divergences from the in-process runners.
  * @example
  * ```ts
  * await using runner = new ZMQRunner(await Tube.fromSpecification("./linear4.yaml"));
@@ -109,7 +126,10 @@ export class ZMQRunner implements AsyncDisposable {
   private events: zmq.Subscriber | undefined;
   private endpoints: string[] = [];
   private readonly nodeIds: string[];
-  private outputs = new Map<number, Map<string, NodeOutput>>();
+  private outputs = new Map<number, PendingRoot>();
+  private readonly model: SubEpochModel;
+  /** Nodes that run once per root epoch (outside every map). */
+  private readonly rootNodes: number;
   private readonly waiters = new Map<number, Waiter>();
   /** Most epochs seen in flight at once (for monitoring backpressure). */
   maxObservedInFlight = 0;
@@ -127,17 +147,6 @@ export class ZMQRunner implements AsyncDisposable {
   ) {
     this.logger = options.logger ?? new InternalLogger("tube.zmq");
     const spec = tube.spec;
-    for (const n of Object.values(spec.nodes)) {
-      const unsupported = n.type === "map" || n.type === "tube" || (spec.graph.scope[n.id]?.length ?? 0) > 0;
-      if (
-        unsupported ||
-        (n.type === "gather" && n.params.n === undefined && !n.depends.some((d) => d.slot === "trigger"))
-      ) {
-        throw new TubeSpecError(
-          `${spec.source}: node "${n.id}": ${n.type} nodes are not supported by ZMQRunner yet; use SynchronousRunner or AsyncRunner`,
-        );
-      }
-    }
     const users = tube.assetUsers();
     for (const a of Object.values(spec.assets)) {
       const u = users.get(a.id) ?? [];
@@ -152,6 +161,8 @@ export class ZMQRunner implements AsyncDisposable {
     this.nodeIds = Object.values(spec.nodes)
       .filter((n) => n.type !== "return")
       .map((n) => n.id);
+    this.model = new SubEpochModel(tube);
+    this.rootNodes = this.nodeIds.filter((id) => this.model.scope[id]!.length === 0).length;
   }
 
   /** Endpoint each node process publishes its events on (`ipc://…` or `tcp://host:port`). */
@@ -267,8 +278,8 @@ export class ZMQRunner implements AsyncDisposable {
     let resolveBound!: () => void;
     const allBound = new Promise<void>((res) => (resolveBound = res));
     for (const id of this.nodeIds) {
-      const subscribers =
-        spec.graph.dependents[id]!.filter((d) => spec.nodes[d]!.type !== "return").length + 1;
+      // Every node that watches this one (a dependent, or a node inside one of its maps) plus the caller.
+      const subscribers = this.nodeIds.filter((y) => this.model.watched(y).includes(id)).length + 1;
       const bind = bindFor(`tube-${id}`);
       const config: NodeRunnerConfig = {
         spec: spec.source === "<inline>" ? (this.tube.rawSpec ?? {}) : spec.source,
@@ -397,53 +408,98 @@ export class ZMQRunner implements AsyncDisposable {
   }
 
   private onOutput(out: NodeOutput): void {
-    let m = this.outputs.get(out.epoch);
-    if (m === undefined) this.outputs.set(out.epoch, (m = new Map()));
-    m.set(out.nodeId, out);
+    let st = this.outputs.get(out.epoch);
+    if (st === undefined) {
+      st = {
+        outs: new RootOutputs(),
+        outstanding: this.rootNodes,
+        counted: new Set(),
+        parked: new Map(),
+        failed: undefined,
+      };
+      this.outputs.set(out.epoch, st);
+    }
+    st.outs.add(out);
+    if (out.error !== undefined) st.failed ??= out;
     // Events are only built when someone listens: free-run throughput is bounded by this loop.
-    const listening = this.callbacks.length > 0;
-    const epoch = listening ? new Epoch(out.epoch) : undefined;
-    if (epoch !== undefined) {
-      for (const [signal, value] of Object.entries(out.signals)) {
-        const e = makeEvent(out.nodeId, signal, epoch, value);
-        for (const cb of this.callbacks) cb(e);
+    if (this.callbacks.length > 0) this.emitEvents(out);
+    if (out.path.length === 0) this.count(st, out);
+    else {
+      const s = this.model.scope[out.nodeId]!;
+      const parent = `${s[s.length - 1]!}@${pathKey(out.path.slice(0, -1))}`;
+      if (st.counted.has(parent)) this.count(st, out);
+      else {
+        const list = st.parked.get(parent);
+        if (list === undefined) st.parked.set(parent, [out]);
+        else list.push(out);
       }
     }
-    if (m.size < this.nodeIds.length) return;
+    if (st.outstanding > 0) return;
     this.outputs.delete(out.epoch);
-    let exhausted = false;
-    for (const o of m.values()) if (o.exhausted) exhausted = true;
-    const value = this.returnValue(m);
-    if (epoch !== undefined) {
+    const value = this.returnValue(st.outs);
+    if (this.callbacks.length > 0) {
+      const epoch = new Epoch(out.epoch);
       const ended = makeEvent(META_NODE_ID, MetaSignal.EpochEnded, epoch, epoch.key);
       for (const cb of this.callbacks) cb(ended);
     }
     const w = this.waiters.get(out.epoch);
-    if (w !== undefined) {
-      this.waiters.delete(out.epoch);
-      const failed = [...m.values()].find((o) => o.error !== undefined);
-      if (failed?.error !== undefined) {
-        const { name, message, stack } = failed.error;
-        w.reject(
-          new NodeError(`node "${failed.nodeId}" failed in epoch ${out.epoch}: ${name}: ${message}`, {
-            nodeId: failed.nodeId,
-            originalName: name,
-            originalStack: stack,
-          }),
-        );
-      } else w.resolve({ value, exhausted });
-    }
+    if (w === undefined) return;
+    this.waiters.delete(out.epoch);
+    const failed = st.failed;
+    if (failed?.error !== undefined) {
+      const { name, message, stack } = failed.error;
+      const at = this.model.epochOf(failed.nodeId, failed.epoch, failed.path).key;
+      w.reject(
+        new NodeError(`node "${failed.nodeId}" failed in epoch ${at}: ${name}: ${message}`, {
+          nodeId: failed.nodeId,
+          originalName: name,
+          originalStack: stack,
+        }),
+      );
+    } else w.resolve({ value, exhausted: st.outs.exhausted });
   }
 
-  private returnValue(m: Map<string, NodeOutput>): unknown {
+  /** Counts one output as arrived; a map's output adds its sub-epochs and releases outputs parked on it. */
+  private count(st: PendingRoot, out: NodeOutput): void {
+    st.outstanding--;
+    if (!this.model.mapped || !this.model.isMap(out.nodeId)) return;
+    const key = `${out.nodeId}@${pathKey(out.path)}`;
+    st.counted.add(key);
+    const n = typeof out.signals.n === "number" ? out.signals.n : 0;
+    st.outstanding += n * this.model.children.get(out.nodeId)!.length;
+    const parked = st.parked.get(key);
+    if (parked === undefined) return;
+    st.parked.delete(key);
+    for (const p of parked) this.count(st, p);
+  }
+
+  private emitEvents(out: NodeOutput): void {
+    const epoch = this.model.epochOf(out.nodeId, out.epoch, out.path);
+    const emit = (signal: string, at: Epoch, value: unknown): void => {
+      const e = makeEvent(out.nodeId, signal, at, value);
+      for (const cb of this.callbacks) cb(e);
+    };
+    if (this.model.isMap(out.nodeId)) {
+      // As the in-process runners do: one `value` event per item in its sub-epoch, then `n`.
+      const items = (out.signals.value as unknown[] | undefined) ?? [];
+      for (let i = 0; i < items.length; i++) emit("value", epoch.child(out.nodeId, i), items[i]);
+      if (out.signals.n !== undefined) emit("n", epoch, out.signals.n);
+      return;
+    }
+    for (const [signal, value] of Object.entries(out.signals)) emit(signal, epoch, value);
+  }
+
+  private returnValue(outs: RootOutputs): unknown {
     const id = this.tube.returnNodeId;
     if (id === undefined) return undefined;
     const spec = this.tube.spec.nodes[id]!;
     const positional: unknown[] = [];
     let named: Record<string, unknown> | undefined;
-    for (const d of spec.depends) {
-      const v = d.source.kind === "node" ? m.get(d.source.id)?.signals[d.source.signal] : undefined;
-      if (v === undefined) continue;
+    for (let k = 0; k < spec.depends.length; k++) {
+      const d = spec.depends[k]!;
+      if (d.source.kind !== "node") continue;
+      const v = this.model.depValue(id, k, outs, []);
+      if (v === undefined || v === NOT_READY) continue;
       if (typeof d.slot === "number") positional.push(v);
       else (named ??= {})[d.slot] = v;
     }

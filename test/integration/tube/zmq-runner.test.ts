@@ -430,14 +430,82 @@ void describe("ZMQRunner", () => {
     assert.ok(pids.every((p) => !pool.pids.includes(p)));
   });
 
-  void it("rejects graphs it does not support yet", async () => {
+  void it("maps across processes: stateful nodes take sub-epochs in order, outputs overtake, stores clear", async () => {
     const tube = await Tube.fromSpecification(
-      { input: { w: { scope: "process" } }, nodes: { m: { type: "map", depends: "input.w" } } },
+      {
+        input: { xs: { scope: "process" } },
+        nodes: {
+          m: { type: "map", depends: "input.xs" },
+          j: { type: `${N}jitter`, depends: "m.value" },
+          acc: { type: `${N}Accumulate`, depends: "j.value" },
+          g: { type: "gather", depends: "acc.value" },
+          out: { type: "return", depends: { sums: "g.value", n: "m.n" } },
+        },
+      },
       { baseDir: FIXTURES },
     );
-    assert.throws(
-      () => new ZMQRunner(tube),
-      (e: unknown) => e instanceof TubeSpecError && /not supported by ZMQRunner/.test(e.message),
+    const runner = new ZMQRunner(tube, { pool });
+    const seen: TubeEvent[] = [];
+    runner.addCallback((e) => seen.push(e));
+    try {
+      // Items 4 and 8 are slow in the stateless node, so the items after them overtake them.
+      assert.deepEqual(await within(30_000, runner.process({ xs: [1, 4, 2, 8, 3] })), {
+        sums: [1, 5, 7, 15, 18],
+        n: 5,
+      });
+      const keys = (id: string): string[] => seen.filter((e) => e.nodeId === id).map((e) => e.epoch.key);
+      const items = ["0/m:0", "0/m:1", "0/m:2", "0/m:3", "0/m:4"];
+      assert.deepEqual(keys("acc"), items, "the stateful node ran the sub-epochs in order");
+      assert.notDeepEqual(keys("j"), items, "the stateless node finished later items first");
+      assert.deepEqual([...keys("j")].sort(), items);
+      assert.deepEqual(keys("m"), [...items, "0"], "one value event per item, then n in the parent");
+      // Empty input: the map emits nothing, the gather is cancelled, and the epoch still ends.
+      assert.deepEqual(await within(30_000, runner.run(3, { xs: [] })), [{}, {}, {}]);
+      // Free-run: many root epochs with sub-epochs in flight; the stateful node keeps one running total.
+      assert.deepEqual(await within(30_000, runner.run(4, { xs: [4, 1] })), [
+        { sums: [22, 23], n: 2 },
+        { sums: [27, 28], n: 2 },
+        { sums: [32, 33], n: 2 },
+        { sums: [37, 38], n: 2 },
+      ]);
+      assert.deepEqual(
+        seen.filter((e) => e.signal === "EpochEnded").map((e) => e.epoch.key),
+        ["0", "1", "2", "3", "4", "5", "6", "7"],
+      );
+      const status = await runner.nodeStatus();
+      for (const st of status)
+        assert.equal(st.pending, 0, `${st.nodeId} store is empty once its epochs ended`);
+      assert.equal(status.find((s) => s.nodeId === "acc")!.processed, 13, "one call per item");
+      assert.equal(runner.pendingEpochs, 0);
+    } finally {
+      await runner.deinit();
+    }
+  });
+
+  void it("an error in one map item fails that epoch with the sub-epoch named, not the runner", async () => {
+    const tube = await Tube.fromSpecification(
+      {
+        input: { xs: { scope: "process" } },
+        nodes: {
+          m: { type: "map", depends: "input.xs" },
+          b: { type: `${N}boom`, depends: "m.value" },
+          g: { type: "gather", depends: "b.value" },
+          out: { type: "return", depends: "g.value" },
+        },
+      },
+      { baseDir: FIXTURES },
     );
+    const runner = new ZMQRunner(tube, { pool });
+    try {
+      await assert.rejects(within(30_000, runner.process({ xs: [1, 2, 3] })), (e: unknown) => {
+        assert.ok(e instanceof NodeError);
+        assert.equal(e.nodeId, "b");
+        assert.match(e.message, /epoch 0\/m:1: TypeError: boom at 2/);
+        return true;
+      });
+      assert.deepEqual(await within(30_000, runner.process({ xs: [5, 7] })), [5, 7]);
+    } finally {
+      await runner.deinit();
+    }
   });
 });
