@@ -70,8 +70,16 @@ export interface PeerInfo {
 }
 
 interface Hello {
+  /** Sender's node id. */
   id: number;
+  /** Sender's advertised endpoint. */
   ep: string;
+  /**
+   * In a hello: the endpoint the sender dialed to reach the receiver. In a welcome: that endpoint echoed
+   * back. The dialer's handshake is keyed by what it dialed, which may name the peer differently from the
+   * peer's own advertised endpoint (`localhost` vs `127.0.0.1`, a host name vs an address).
+   */
+  to?: string;
 }
 
 interface Finish {
@@ -106,6 +114,10 @@ export class Parallel implements TaskRouter {
   #buffered = new Map<string, unknown[][]>();
   #maxBuffered: number;
   #heard = new Set<string>();
+  /** Advertised endpoint of a dialed peer → the endpoint it was dialed under (the key of its link). */
+  #aliases = new Map<string, string>();
+  /** The job's finish once seen, replayed to nodes that link to this one later. */
+  #finished: { o: string; n: number } | undefined;
   #helloWaiter: (() => void) | undefined;
   #reading: Promise<void> | undefined;
   #dropped = 0;
@@ -223,6 +235,7 @@ export class Parallel implements TaskRouter {
     if (event === "finish") {
       const f: Finish = { o: this.#endpoint, n: ++this.#finishSeq, v: this.#endpoint };
       this.#finishSeen.add(`${f.o}#${f.n}`);
+      this.#finished = { o: f.o, n: f.n };
       this.#broadcast(makeRecord(RecordKind.FINISH, "", packSmall(f)), undefined);
       return;
     }
@@ -319,12 +332,14 @@ export class Parallel implements TaskRouter {
     } else peerEndpoints = peerIds.map((id) => endpointOf(o, id));
     const dial = [...new Set([...peerEndpoints, ...(o.attachTo ?? [])])].filter((e) => e !== advertised);
     this.#dialed = dial;
-    const hello = makeRecord(
-      RecordKind.HELLO,
-      "",
-      packSmall({ id: this.nodeId, ep: advertised } satisfies Hello),
-    );
-    for (const ep of dial) this.#linkTo(ep).enqueue(hello);
+    for (const ep of dial)
+      this.#linkTo(ep).enqueue(
+        makeRecord(
+          RecordKind.HELLO,
+          "",
+          packSmall({ id: this.nodeId, ep: advertised, to: ep } satisfies Hello),
+        ),
+      );
     if (!this.#handshakeDone()) {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -354,7 +369,13 @@ export class Parallel implements TaskRouter {
     return this.#dialed.every((e) => this.#heard.has(e));
   }
 
-  #linkTo(ep: string): PeerLink {
+  /** The key of the link to the peer advertising `ep` (the endpoint it was dialed under, if it was). */
+  #keyOf(ep: string): string {
+    return this.#aliases.get(ep) ?? ep;
+  }
+
+  #linkTo(advertised: string): PeerLink {
+    const ep = this.#keyOf(advertised);
     let link = this.#links.get(ep);
     if (link !== undefined && link.state !== "gone") return link;
     const o = this.#options;
@@ -405,23 +426,35 @@ export class Parallel implements TaskRouter {
       case RecordKind.WELCOME: {
         const h = unpackSmall(r.body) as Hello;
         if (typeof h?.ep !== "string") return;
+        const to = typeof h.to === "string" ? h.to : undefined;
+        if (r.kind === RecordKind.WELCOME && to !== undefined && to !== h.ep && this.#dialed.includes(to))
+          this.#alias(h.ep, to);
         const link = this.#linkTo(h.ep);
         link.nodeId = h.id;
-        if (r.kind === RecordKind.HELLO)
-          link.enqueue(
-            makeRecord(RecordKind.WELCOME, "", packSmall({ id: this.nodeId, ep: this.#endpoint })),
-          );
+        if (r.kind === RecordKind.HELLO) {
+          const welcome: Hello = { id: this.nodeId, ep: this.#endpoint, ...(to === undefined ? {} : { to }) };
+          link.enqueue(makeRecord(RecordKind.WELCOME, "", packSmall(welcome)));
+          // A node that links after the job finished must learn it, or it would wait for a finish that
+          // was sent before it was there.
+          const f = this.#finished;
+          if (f !== undefined)
+            link.enqueue(
+              makeRecord(RecordKind.FINISH, "", packSmall({ ...f, v: this.#endpoint } satisfies Finish)),
+            );
+        }
         this.#heard.add(h.ep);
+        if (r.kind === RecordKind.WELCOME && to !== undefined) this.#heard.add(to);
         if (this.#helloWaiter !== undefined && this.#handshakeDone()) this.#helloWaiter();
         return;
       }
       case RecordKind.BYE: {
         const { ep } = unpackSmall(r.body) as { ep: string };
-        const link = this.#links.get(ep);
+        const key = this.#keyOf(ep);
+        const link = this.#links.get(key);
         if (link === undefined) return;
         this.#droppedSends += link.dropped;
         link.close(0);
-        this.#links.delete(ep);
+        this.#links.delete(key);
         return;
       }
       case RecordKind.FINISH: {
@@ -429,14 +462,34 @@ export class Parallel implements TaskRouter {
         const key = `${f.o}#${f.n}`;
         if (this.#finishSeen.has(key)) return;
         this.#finishSeen.add(key);
+        this.#finished = { o: f.o, n: f.n };
         const relay = makeRecord(RecordKind.FINISH, "", packSmall({ o: f.o, n: f.n, v: this.#endpoint }));
-        for (const l of this.#links.values()) if (l.endpoint !== f.v && l.endpoint !== f.o) l.enqueue(relay);
+        const from = this.#keyOf(f.v);
+        const origin = this.#keyOf(f.o);
+        for (const l of this.#links.values())
+          if (l.endpoint !== from && l.endpoint !== origin) l.enqueue(relay);
         this.#deliver("finish", [true]);
         return;
       }
       default:
         this.#decodeErrors++;
     }
+  }
+
+  /**
+   * Records that the peer advertising `advertised` is the one dialed as `dialed`. A link opened to the
+   * advertised endpoint by the peer's earlier hello is a second link to the same node: it is closed (what
+   * it carried so far is control records only, and its linger still delivers them), so events are not
+   * sent twice.
+   */
+  #alias(advertised: string, dialed: string): void {
+    if (this.#aliases.get(advertised) === dialed) return;
+    this.#aliases.set(advertised, dialed);
+    const twin = this.#links.get(advertised);
+    if (twin === undefined) return;
+    this.#links.delete(advertised);
+    this.#droppedSends += twin.dropped;
+    twin.close();
   }
 
   #deliver(event: string, args: unknown[]): void {

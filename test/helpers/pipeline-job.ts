@@ -96,32 +96,50 @@ export async function burst(): Promise<void> {
 }
 
 /**
- * Mesh + alone test: every node says hello and waits until it heard from the nodes it is linked to
- * (`WEFT_TEST_EXPECT` of them). Node 3 then stops, which must finish every node, relayed through the
- * mesh to the other alone node it is not linked to.
+ * Mesh + alone test. Nodes 0, 1 form a mesh; alone nodes 2, 3 attach to both mesh nodes, not to each
+ * other. Every node greets its linked nodes (answering each new greeting, so late starters are greeted
+ * too) until it heard from `WEFT_TEST_EXPECT_LINKS` of them, and checks that it is linked to exactly that
+ * many. Then it announces itself ready; the set of ready nodes is gossiped (a node re-sends it whenever it
+ * grows), which carries it across the mesh to the alone node it is not linked to. Once all four are
+ * ready, node 3 stops: that must finish every node, relayed through the mesh to node 2.
  */
 export async function attached(): Promise<void> {
   task.start();
-  const id = task.router?.nodeId ?? -1;
+  const router = task.router;
+  const id = router?.nodeId ?? -1;
   const expect = Number(process.env.WEFT_TEST_EXPECT_LINKS ?? "0");
-  const heard = new Set<number>();
-  const ready = new Promise<void>((resolve) => {
+  const NODES = 4;
+  const greeted = new Set<number>();
+  const ready = new Set<number>();
+  const linked = new Promise<void>((resolve) => {
     task.on("hello", (from: number) => {
-      heard.add(from);
-      if (heard.size >= expect) resolve();
+      if (from === id || greeted.has(from)) return;
+      greeted.add(from);
+      task.emitRemote("hello", id);
+      if (greeted.size === expect) resolve();
     });
   });
-  // Alone nodes join after the mesh is up: repeat hello until every linked node answered.
-  task.on("hello?", () => task.emit("hello", id));
-  task.emit("hello?");
-  task.emit("hello", id);
-  await withDeadline(ready, 20_000, `node ${id} heard only ${[...heard].join(",")}`);
+  const allReady = new Promise<void>((resolve) => {
+    task.on("ready", (ids: number[]) => {
+      const before = ready.size;
+      for (const i of ids) ready.add(i);
+      if (ready.size > before) task.emitRemote("ready", [...ready]);
+      if (ready.size === NODES) resolve();
+    });
+  });
+  task.emitRemote("hello", id);
+  await withDeadline(linked, 20_000, `node ${id} heard only from ${[...greeted].join(",")}`);
+  const links = router?.getAttachToLen();
+  if (links !== expect) throw new Error(`node ${id} is linked to ${links} nodes, expected ${expect}`);
+  task.emitLocal("ready", [id]);
+  await withDeadline(allReady, 20_000, `node ${id} knows only ${[...ready].join(",")} as ready`);
   if (id === 3) {
     await task.stop();
     return;
   }
   task.use(() => new Promise((r) => setImmediate(r)));
   await withDeadline(task.run(), 20_000, `node ${id} did not finish`);
+  if (!task.finish) throw new Error(`node ${id} ended without finish`);
   await task.stop();
 }
 

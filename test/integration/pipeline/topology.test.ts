@@ -19,32 +19,35 @@ function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-// Known defect, reported as todo (not as a pass): the alone node 2 gets no answer from mesh node 1 over TCP
-// and the job times out; the alone + attachTo path needs fixing before this is counted.
-void test(
-  "1 mesh + 2 alone nodes attached over TCP all exit when one finishes",
-  { todo: "alone node 2 gets no answer from mesh node 1; fix the attachTo handshake" },
-  async () => {
-    const ports = port();
-    const attachTo = [`tcp://127.0.0.1:${ports}`, `tcp://127.0.0.1:${ports + 1}`];
-    const env = process.env.WEFT_TEST_EXPECT_LINKS;
-    // The workers inherit the environment at fork time: set it per runner, synchronously.
-    process.env.WEFT_TEST_EXPECT_LINKS = "3";
-    const mesh = Parallel.runner({ nParallelWorkers: 2, protocol: "tcp", ports })(`${JOB}#attached`);
-    process.env.WEFT_TEST_EXPECT_LINKS = "2";
-    const alone = Parallel.runner({
-      nParallelWorkers: 2,
-      topology: "alone",
-      nodeIds: 2,
-      protocol: "tcp",
-      ports,
-      attachTo,
-    })(`${JOB}#attached`);
-    if (env === undefined) delete process.env.WEFT_TEST_EXPECT_LINKS;
-    else process.env.WEFT_TEST_EXPECT_LINKS = env;
-    await deadline(Promise.all([mesh, alone]), 45_000, "the job did not end");
-  },
-);
+/** Starts every router together; if one fails, closes the others before rethrowing. */
+async function startAll(options: ParallelOptions[]): Promise<Parallel[]> {
+  const started = await Promise.allSettled(options.map((o) => Parallel.start(o)));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed === undefined) return started.map((s) => (s as PromiseFulfilledResult<Parallel>).value);
+  for (const s of started) if (s.status === "fulfilled") await s.value.close({ flushTimeoutMs: 0 });
+  throw failed.reason;
+}
+
+void test("1 mesh + 2 alone nodes attached over TCP all exit when one finishes", async () => {
+  const ports = port();
+  const attachTo = [`tcp://127.0.0.1:${ports}`, `tcp://127.0.0.1:${ports + 1}`];
+  const env = process.env.WEFT_TEST_EXPECT_LINKS;
+  // The workers inherit the environment at fork time: set it per runner, synchronously.
+  process.env.WEFT_TEST_EXPECT_LINKS = "3";
+  const mesh = Parallel.runner({ nParallelWorkers: 2, protocol: "tcp", ports })(`${JOB}#attached`);
+  process.env.WEFT_TEST_EXPECT_LINKS = "2";
+  const alone = Parallel.runner({
+    nParallelWorkers: 2,
+    topology: "alone",
+    nodeIds: 2,
+    protocol: "tcp",
+    ports,
+    attachTo,
+  })(`${JOB}#attached`);
+  if (env === undefined) delete process.env.WEFT_TEST_EXPECT_LINKS;
+  else process.env.WEFT_TEST_EXPECT_LINKS = env;
+  await deadline(Promise.all([mesh, alone]), 45_000, "the job did not end");
+});
 
 void test("star: leaves reach the centre, the centre reaches every leaf, finish is relayed leaf to leaf", async () => {
   const base = { nParallelWorkers: 3, jobId: jobId(), topology: "star" as const };
@@ -138,5 +141,70 @@ void test("Redis discovery: tcp nodes on ephemeral ports find each other by job 
     await t0.stop();
     await t1.stop();
     for (const r of routers) await r.close();
+  }
+});
+
+void test("attachTo may name a node differently from its advertised endpoint: one link each way, no duplicates", async () => {
+  const [a, b] = [port(), port()];
+  // Each node is alone in its group and dials the other as "localhost" while the other advertises 127.0.0.1.
+  const common = {
+    nParallelWorkers: 1,
+    topology: "alone" as const,
+    protocol: "tcp" as const,
+    startTimeoutMs: 10_000,
+  };
+  const routers = await startAll([
+    { ...common, nodeId: 0, ports: a, attachTo: [`tcp://localhost:${b}`] },
+    { ...common, nodeId: 1, firstNodeId: 1, ports: b - 1, attachTo: [`tcp://localhost:${a}`] },
+  ]);
+  const [t0, t1] = routers.map((router) => new Task().start({ router })) as [Task, Task];
+  try {
+    assert.deepEqual(
+      routers.map((r) => r.getAttachToLen()),
+      [1, 1],
+    );
+    let got = 0;
+    t1.on("x", () => got++);
+    const end = t1.waitFor("end", { timeoutMs: 5000 });
+    for (let i = 0; i < 10; i++) t0.emit("x", i);
+    t0.emit("end");
+    await end;
+    assert.equal(got, 10);
+    const back = t0.waitFor("back", { timeoutMs: 5000 });
+    t1.emit("back", 1);
+    assert.deepEqual(await back, [1]);
+  } finally {
+    await t0.stop();
+    await t1.stop();
+    for (const r of routers) await r.close();
+  }
+});
+
+void test("a node that attaches after the job finished is told so and finishes", async () => {
+  const ports = port();
+  const first = await Parallel.start({ nodeId: 0, nParallelWorkers: 1, protocol: "tcp", ports });
+  const t0 = new Task().start({ router: first });
+  let late: Parallel | undefined;
+  let t1: Task | undefined;
+  try {
+    t0.finish = true;
+    late = await Parallel.start({
+      nodeId: 1,
+      firstNodeId: 1,
+      nParallelWorkers: 1,
+      topology: "alone",
+      protocol: "tcp",
+      ports,
+      attachTo: [`tcp://127.0.0.1:${ports}`],
+    });
+    t1 = new Task().start({ router: late });
+    t1.use(() => new Promise<void>((r) => setImmediate(r)));
+    await deadline(t1.run(), 10_000, "the late node did not finish");
+    assert.equal(t1.finish, true);
+  } finally {
+    await t1?.stop();
+    await t0.stop();
+    await late?.close();
+    await first.close();
   }
 });
