@@ -27,6 +27,8 @@ import {
   type NodeRunnerConfig,
   type SetupMessage,
   type SetupReply,
+  type NodeOutput,
+  type OutputError,
 } from "./protocol.ts";
 import {
   MISSING,
@@ -80,7 +82,8 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     new Map([...mine].map((id) => [id, [config.nodeId]])),
   );
   await assets.init();
-  const sequential = rt.stateful || mine.size > 0;
+  const hasAssets = mine.size > 0;
+  const sequential = rt.stateful || hasAssets;
 
   const curve = config.curve;
   const releaseZap = curve ? await registerZapDomain(curve.domain, [curve.publicKey]) : undefined;
@@ -139,6 +142,10 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     started: Set<string>;
     done: number;
     begun: boolean;
+    /** Whether the caller reports this epoch's events to callbacks (then every output goes to it). */
+    report: boolean;
+    /** The first failure an output of this epoch carried, passed on in this node's outputs. */
+    error: OutputError | undefined;
   }
   const roots = new Map<number, RootState>();
   const stateOf = (root: number): RootState => {
@@ -152,6 +159,8 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         started: new Set(),
         done: 0,
         begun: false,
+        report: false,
+        error: undefined,
       };
       roots.set(root, st);
     }
@@ -236,7 +245,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         st.started.add(key);
         started(root);
         running++;
-        void runOnce(root, path, args, st.outs.exhausted).finally(() => {
+        void runOnce(root, path, args, st).finally(() => {
           running--;
           processed++;
           st.done++;
@@ -266,7 +275,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         if (paths === undefined) break;
         if (!st.begun) {
           st.begun = true;
-          await assets.beginEpoch();
+          if (hasAssets) await assets.beginEpoch();
         }
         while (st.done < paths.length) {
           const path = paths[st.done]!;
@@ -275,7 +284,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
           started(root);
           running++;
           try {
-            const signals = await runOnce(root, path, args, st.outs.exhausted);
+            const signals = await runOnce(root, path, args, st);
             for (const a of Object.values(assetSpecs)) {
               const v =
                 a.depends?.id === spec.id && path.length === 0 ? signals?.[a.depends.signal] : undefined;
@@ -288,7 +297,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
           }
         }
         if (st.done < paths.length) break;
-        await assets.endEpoch();
+        if (hasAssets) await assets.endEpoch();
         next++;
         release(root, st);
       }
@@ -301,14 +310,16 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     root: number,
     path: ItemPath,
     args: CallArgs | typeof MISSING,
-    exhaustedBefore: boolean,
+    st: RootState,
   ): Promise<Record<string, unknown> | undefined> {
-    let exhausted = exhaustedBefore;
+    let exhausted = st.outs.exhausted;
     const signals: Record<string, unknown> = {};
     if (args !== MISSING && !exhausted && enabled) {
+      const epoch = model.epochOf(spec.id, root, path);
       try {
-        const epoch = model.epochOf(spec.id, root, path);
-        const result = await rt.call(args.positional, args.named, { nodeId: spec.id, epoch });
+        let result = rt.call(args.positional, args.named, { nodeId: spec.id, epoch });
+        // Only a promise is awaited: a plain result goes out without an extra turn of the event loop.
+        if (result instanceof Promise) result = await result;
         if (result === Exhausted) exhausted = true;
         else if (rt.kind === "map") {
           // One output carries every item; dependents take item i in sub-epoch i.
@@ -326,29 +337,31 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         }
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        // The error travels with the epoch's output, on the same ordered channel, so the caller cannot see
-        // the epoch complete before it sees the error; dependents get no signals and are cancelled.
-        void pubWriter
-          .send(
-            encodeOutput({
-              nodeId: spec.id,
-              epoch: root,
-              path,
-              exhausted,
-              signals: {},
-              error: { name: e.name, message: e.message, stack: e.stack ?? "" },
-            }),
-          )
-          .catch(() => {});
+        // The error travels with the epoch's output and every dependent passes it on in its own, so the
+        // caller cannot see the epoch complete before it sees the error; dependents get no signals and are
+        // cancelled.
+        const error = {
+          nodeId: spec.id,
+          at: epoch.key,
+          name: e.name,
+          message: e.message,
+          stack: e.stack ?? "",
+        };
+        publish({ nodeId: spec.id, epoch: root, path, exhausted, signals: {}, error }, st);
         return undefined;
       }
     }
+    publish({ nodeId: spec.id, epoch: root, path, exhausted, signals }, st);
+    return signals;
+  }
+
+  function publish(out: NodeOutput, st: RootState): void {
+    if (out.error === undefined && st.error !== undefined) out.error = st.error;
+    if (st.report) out.report = true;
+    const toCaller = config.toCaller || st.report;
     // Not awaited: the writer's queue keeps outputs in order, and the caller's in-flight bound keeps it
     // short, so the node can start its next epoch while ZeroMQ takes this one.
-    void pubWriter
-      .send(encodeOutput({ nodeId: spec.id, epoch: root, path, exhausted, signals }))
-      .catch(() => {});
-    return signals;
+    void pubWriter.send(encodeOutput(out, toCaller)).catch(() => {});
   }
 
   async function shutdown(): Promise<void> {
@@ -368,6 +381,8 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     const st = stateOf(out.epoch);
     st.outs.add(out);
     st.received++;
+    if (out.report === true) st.report = true;
+    if (out.error !== undefined) st.error ??= out.error;
     release(out.epoch, st);
     return tryRun();
   });
@@ -392,7 +407,9 @@ async function session(config: NodeRunnerConfig): Promise<void> {
       };
       return ctl.send([packSmall(status)]);
     }
-    stateOf(c.epoch).inputs = c.inputs;
+    const st = stateOf(c.epoch);
+    st.inputs = c.inputs;
+    if (c.report === true) st.report = true;
     return tryRun();
   });
   await quitted;

@@ -29,6 +29,12 @@ export interface NodeRunnerConfig {
   enabled: boolean;
   /** True when the process returns to a `NodeProcessPool` after `quit` instead of exiting. */
   pooled: boolean;
+  /**
+   * True when the caller needs every output of this node (the return node reads it, nothing downstream
+   * reports for it, or the tube has maps); otherwise its outputs go to its dependents only, except in
+   * epochs whose events the caller reports to callbacks.
+   */
+  toCaller: boolean;
   /** CURVE key pair shared by the tube's processes (TCP only): every socket is server or client with it. */
   curve?: { publicKey: string; secretKey: string; domain: string };
 }
@@ -74,23 +80,46 @@ export interface NodeOutput {
   path: readonly number[];
   exhausted: boolean;
   signals: Record<string, unknown>;
-  /** Set when the node threw in this epoch: its dependents are cancelled and the epoch fails. */
-  error?: { name: string; message: string; stack: string };
+  /**
+   * Set when the node threw in this sub-epoch, or when an output it consumed carried an error: errors
+   * travel downstream with the outputs, so the caller learns of a failure from whichever output completes
+   * the epoch, on the same ordered channel. Names the node that threw and its sub-epoch (`at`).
+   */
+  error?: OutputError;
+  /** True in epochs whose every event the caller reports to callbacks (set on the command, passed on). */
+  report?: boolean;
 }
 
-/** Encodes a node output as frames: `[header, body, ...attachments]`. */
-export function encodeOutput(out: NodeOutput): Uint8Array[] {
+/** A node failure carried in outputs. */
+export interface OutputError {
+  nodeId: string;
+  /** Epoch key of the failed call, e.g. `"4"` or `"4/m:2"`. */
+  at: string;
+  name: string;
+  message: string;
+  stack: string;
+}
+
+/** Topic frame of outputs the caller subscribes to (its own SUB filters on it). */
+export const CALLER_TOPIC = Buffer.from([1]);
+/** Topic frame of outputs for the node's dependents only. */
+export const DEPENDENTS_TOPIC = Buffer.from([0]);
+
+/**
+ * Encodes a node output as frames: `[topic, header, body, ...attachments]`; the topic is
+ * {@link CALLER_TOPIC} when the caller should get it, else {@link DEPENDENTS_TOPIC}.
+ */
+export function encodeOutput(out: NodeOutput, toCaller = true): Uint8Array[] {
   const { body, attachments } = packValue(out.signals);
-  const head =
-    out.path.length === 0
-      ? [out.nodeId, out.epoch, out.exhausted, out.error ?? null]
-      : [out.nodeId, out.epoch, out.exhausted, out.error ?? null, out.path];
-  return [packSmall(head), body, ...attachments];
+  const head: unknown[] = [out.nodeId, out.epoch, out.exhausted, out.error ?? null];
+  if (out.path.length > 0 || out.report === true) head.push(out.path.length > 0 ? out.path : null);
+  if (out.report === true) head.push(true);
+  return [toCaller ? CALLER_TOPIC : DEPENDENTS_TOPIC, packSmall(head), body, ...attachments];
 }
 
 /** Decodes {@link encodeOutput}'s frames; malformed input raises DecodeError. */
 export function decodeOutput(frames: Uint8Array[]): NodeOutput {
-  const head = unpackSmall(frames[0] ?? new Uint8Array()) as unknown;
+  const head = unpackSmall(frames[1] ?? new Uint8Array()) as unknown;
   if (!Array.isArray(head) || typeof head[0] !== "string" || typeof head[1] !== "number") {
     throw new DecodeError("tube output header is not [nodeId, epoch, exhausted]");
   }
@@ -98,7 +127,7 @@ export function decodeOutput(frames: Uint8Array[]): NodeOutput {
   if (!Array.isArray(path) || !path.every((i) => typeof i === "number")) {
     throw new DecodeError("tube output item path is not a list of indices");
   }
-  const signals = unpackValue(frames[1] ?? new Uint8Array(), frames.slice(2)) as Record<string, unknown>;
+  const signals = unpackValue(frames[2] ?? new Uint8Array(), frames.slice(3)) as Record<string, unknown>;
   const error = head[3] as NodeOutput["error"] | null | undefined;
   return {
     nodeId: head[0],
@@ -107,6 +136,7 @@ export function decodeOutput(frames: Uint8Array[]): NodeOutput {
     exhausted: head[2] === true,
     signals,
     ...(error ? { error } : {}),
+    ...(head[5] === true ? { report: true } : {}),
   };
 }
 
@@ -121,7 +151,7 @@ export const CONTROL_TOPIC = Buffer.from("c");
 
 /** Command node → node runners (over XPUB/SUB, `[topic, command]`). */
 export type Command =
-  | { kind: "process"; epoch: number; inputs: Record<string, unknown> }
+  | { kind: "process"; epoch: number; inputs: Record<string, unknown>; report?: boolean }
   | { kind: "status"; request: number }
   | { kind: "enable"; nodeId: string; enabled: boolean }
   | { kind: "quit" };

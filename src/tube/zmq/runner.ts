@@ -21,6 +21,7 @@ import { Epoch } from "../epoch.ts";
 import { makeEvent, META_NODE_ID, MetaSignal, NoEvent, type TubeCallback } from "../events.ts";
 import type { Tube } from "../tube.ts";
 import {
+  CALLER_TOPIC,
   CONTROL_TOPIC,
   PROCESS_TOPIC,
   decodeOutput,
@@ -79,6 +80,8 @@ interface EpochOutcome {
  * until it arrives, and `outstanding` reaches 0 only when the whole epoch is in.
  */
 interface PendingRoot {
+  /** True when the epoch's events go to callbacks. */
+  report: boolean;
   outs: RootOutputs;
   outstanding: number;
   /** `map@path` of every map output counted so far. */
@@ -130,6 +133,10 @@ export class ZMQRunner implements AsyncDisposable {
   private readonly model: SubEpochModel;
   /** Nodes that run once per root epoch (outside every map). */
   private readonly rootNodes: number;
+  /** Nodes whose outputs the caller gets in every epoch (the others only in reported epochs). */
+  private readonly toCaller: Set<string>;
+  /** Per epoch submitted: whether its events go to callbacks, and root outputs the caller waits for. */
+  private readonly submitted = new Map<number, { report: boolean; expect: number }>();
   private readonly waiters = new Map<number, Waiter>();
   /** Most epochs seen in flight at once (for monitoring backpressure). */
   maxObservedInFlight = 0;
@@ -163,6 +170,23 @@ export class ZMQRunner implements AsyncDisposable {
       .map((n) => n.id);
     this.model = new SubEpochModel(tube);
     this.rootNodes = this.nodeIds.filter((id) => this.model.scope[id]!.length === 0).length;
+    // Outputs the caller needs in every epoch: those the return node reads and those of the nodes nothing
+    // else consumes. Each node sends its output only after every output it consumed arrived, and passes
+    // errors and exhaustion on, so those outputs tell the caller that the whole epoch is done. With maps
+    // the caller needs every output (the maps' item counts tell it how many sub-epochs to wait for).
+    const ret = this.tube.returnNodeId;
+    const readByReturn = new Set(
+      ret === undefined ? [] : this.model.watched(ret).filter((id) => this.nodeIds.includes(id)),
+    );
+    this.toCaller = new Set(
+      this.model.mapped
+        ? this.nodeIds
+        : this.nodeIds.filter(
+            (id) =>
+              readByReturn.has(id) ||
+              spec.graph.dependents[id]!.every((d) => spec.nodes[d]!.type === "return"),
+          ),
+    );
   }
 
   /** Endpoint each node process publishes its events on (`ipc://…` or `tcp://host:port`). */
@@ -218,6 +242,7 @@ export class ZMQRunner implements AsyncDisposable {
     this.exhausted = false;
     this.epoch = 0;
     this.outputs.clear();
+    this.submitted.clear();
     const tcp = this.options.protocol === "tcp";
     const host = this.options.host ?? "127.0.0.1";
     const bindFor = (label: string): string =>
@@ -239,7 +264,7 @@ export class ZMQRunner implements AsyncDisposable {
     const command = this.cmd.lastEndpoint!;
     const control = this.control.lastEndpoint!;
     this.endpoints = [command, control];
-    this.events.subscribe();
+    this.events.subscribe(CALLER_TOPIC);
 
     const ready = new Set<string>();
     let resolveReady!: () => void;
@@ -293,6 +318,7 @@ export class ZMQRunner implements AsyncDisposable {
         concurrency: Math.max(1, this.options.statelessConcurrency ?? 16),
         pooled: this.options.pool !== undefined,
         enabled: this.enabledOverride.get(id) ?? spec.nodes[id]!.enabled,
+        toCaller: this.toCaller.has(id),
         ...(curve ? { curve } : {}),
       };
       const child = this.options.pool?.acquire() ?? spawnNodeProcess();
@@ -410,9 +436,12 @@ export class ZMQRunner implements AsyncDisposable {
   private onOutput(out: NodeOutput): void {
     let st = this.outputs.get(out.epoch);
     if (st === undefined) {
+      const meta = this.submitted.get(out.epoch);
+      this.submitted.delete(out.epoch);
       st = {
+        report: meta?.report ?? true,
         outs: new RootOutputs(),
-        outstanding: this.rootNodes,
+        outstanding: meta?.expect ?? this.rootNodes,
         counted: new Set(),
         parked: new Map(),
         failed: undefined,
@@ -421,8 +450,8 @@ export class ZMQRunner implements AsyncDisposable {
     }
     st.outs.add(out);
     if (out.error !== undefined) st.failed ??= out;
-    // Events are only built when someone listens: free-run throughput is bounded by this loop.
-    if (this.callbacks.length > 0) this.emitEvents(out);
+    // Events are only built for epochs submitted while someone listened (only those bring every output).
+    if (st.report) this.emitEvents(out);
     if (out.path.length === 0) this.count(st, out);
     else {
       const s = this.model.scope[out.nodeId]!;
@@ -437,7 +466,7 @@ export class ZMQRunner implements AsyncDisposable {
     if (st.outstanding > 0) return;
     this.outputs.delete(out.epoch);
     const value = this.returnValue(st.outs);
-    if (this.callbacks.length > 0) {
+    if (st.report) {
       const epoch = new Epoch(out.epoch);
       const ended = makeEvent(META_NODE_ID, MetaSignal.EpochEnded, epoch, epoch.key);
       for (const cb of this.callbacks) cb(ended);
@@ -447,11 +476,10 @@ export class ZMQRunner implements AsyncDisposable {
     this.waiters.delete(out.epoch);
     const failed = st.failed;
     if (failed?.error !== undefined) {
-      const { name, message, stack } = failed.error;
-      const at = this.model.epochOf(failed.nodeId, failed.epoch, failed.path).key;
+      const { nodeId, at, name, message, stack } = failed.error;
       w.reject(
-        new NodeError(`node "${failed.nodeId}" failed in epoch ${at}: ${name}: ${message}`, {
-          nodeId: failed.nodeId,
+        new NodeError(`node "${nodeId}" failed in epoch ${at}: ${name}: ${message}`, {
+          nodeId,
           originalName: name,
           originalStack: stack,
         }),
@@ -537,6 +565,11 @@ export class ZMQRunner implements AsyncDisposable {
         );
     }
     const epoch = this.epoch++;
+    const report = this.callbacks.length > 0;
+    this.submitted.set(epoch, {
+      report,
+      expect: report || this.model.mapped ? this.rootNodes : this.toCaller.size,
+    });
     const done = new Promise<EpochOutcome>((resolve, reject) => {
       this.waiters.set(epoch, { epoch, resolve, reject });
     });
@@ -544,7 +577,12 @@ export class ZMQRunner implements AsyncDisposable {
     this.maxObservedInFlight = Math.max(this.maxObservedInFlight, this.waiters.size);
     await this.cmdWriter.send([
       PROCESS_TOPIC,
-      packSmall({ kind: "process", epoch, inputs: { ...this.tube.input, ...values } }),
+      packSmall({
+        kind: "process",
+        epoch,
+        inputs: { ...this.tube.input, ...values },
+        ...(report ? { report } : {}),
+      }),
     ]);
     return { done };
   }

@@ -430,6 +430,36 @@ void describe("ZMQRunner", () => {
     assert.ok(pids.every((p) => !pool.pids.includes(p)));
   });
 
+  void it("a callback added between epochs sees every event of the epochs after it, none of the earlier", async () => {
+    const tube = await Tube.fromSpecification(
+      {
+        nodes: {
+          count: { type: `${N}count` },
+          a: { type: `${N}plusOne`, depends: "count.value" },
+          b: { type: `${N}plusOne`, depends: "a.value" },
+          out: { type: "return", depends: "b.value" },
+        },
+      },
+      { baseDir: FIXTURES },
+    );
+    const runner = new ZMQRunner(tube, { pool });
+    try {
+      // Without callbacks the caller only gets the outputs it needs (here b's); the others stay between nodes.
+      assert.deepEqual(await within(30_000, runner.run(3)), [2, 3, 4]);
+      const seen: TubeEvent[] = [];
+      runner.addCallback((e) => seen.push(e));
+      assert.equal(await within(30_000, runner.process()), 5);
+      assert.deepEqual(seen.map((e) => `${e.nodeId}.${e.signal}@${e.epoch.key}=${String(e.value)}`).sort(), [
+        "a.value@3=4",
+        "b.value@3=5",
+        "count.value@3=3",
+        "meta.EpochEnded@3=3",
+      ]);
+    } finally {
+      await runner.deinit();
+    }
+  });
+
   void it("maps across processes: stateful nodes take sub-epochs in order, outputs overtake, stores clear", async () => {
     const tube = await Tube.fromSpecification(
       {
