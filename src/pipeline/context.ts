@@ -41,12 +41,13 @@ const RESERVED = new Set([
 export class Context<S extends object = Record<string, any>> {
   /** Number of renewals since the first context: the step number. */
   totalStep = 0;
-  /** Keys copied into the next context by `renew`. */
-  declare readonly keptKeys: Set<string>;
+  // A private field, so `keys()` lists user data only; created on first use, as most steps keep nothing
+  // and a context is made on every step.
+  #kept: Set<string> | undefined;
 
-  constructor() {
-    // Not enumerable, so `keys()` lists user data only.
-    Object.defineProperty(this, "keptKeys", { value: new Set<string>(), enumerable: false, writable: false });
+  /** Keys copied into the next context by `renew`. */
+  get keptKeys(): Set<string> {
+    return (this.#kept ??= new Set<string>());
   }
 
   /** Value of `key`, or `undefined`. */
@@ -103,11 +104,13 @@ export class Context<S extends object = Record<string, any>> {
   renew(): this {
     const Ctor = this.constructor as new () => this;
     const next = new Ctor();
-    for (const k of this.keptKeys) {
-      next.keptKeys.add(k);
-      const v = (this as any)[k];
-      if (v !== undefined) (next as any)[k] = v;
-    }
+    const kept = this.#kept;
+    if (kept !== undefined && kept.size > 0)
+      for (const k of kept) {
+        next.keptKeys.add(k);
+        const v = (this as any)[k];
+        if (v !== undefined) (next as any)[k] = v;
+      }
     next.totalStep = this.totalStep + 1;
     return next;
   }

@@ -55,6 +55,7 @@ interface Registered {
 }
 
 const VOID: Middleware = () => undefined;
+const toUndefined = (): undefined => undefined;
 /** Give the event loop a turn at least this often while `run` loops over synchronous steps. */
 const YIELD_EVERY_MS = 5;
 
@@ -482,19 +483,71 @@ export class Task {
     await this.backward();
   }
 
-  async #stepAsync(): Promise<void> {
+  #stepAsync(): void | Promise<void> {
     const ctx = this.ctx;
+    const mws = this.#middleware;
+    const n = mws.length;
     // All forwards start now; their suspended generators are stacked in registration order so that the
     // backward stays last-in first-out whatever order the forwards finished in.
-    const results = this.#middleware.map((m) => runForward(m.fn, ctx, m.lock));
-    const pending = results.filter(isPromiseLike) as Array<Promise<unknown>>;
-    for (const p of pending) this.#track(p);
-    await this.sync();
-    for (const r of results) {
-      const entry = isPromiseLike(r) ? await r : r;
-      if (entry !== undefined) this.#stack.push(entry);
+    const results: Array<StackEntry | undefined | Promise<StackEntry | undefined>> = new Array(n);
+    // Promises of plain async middlewares (no backward: only waited for) and, first, those that resolve
+    // to a stack entry.
+    const waits: Array<PromiseLike<unknown>> = [];
+    let slots: number[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const m = mws[i] as Registered;
+      let r: StackEntry | undefined | Promise<StackEntry | undefined>;
+      try {
+        r = runForward(m.fn, ctx, m.lock, waits);
+      } catch (e) {
+        // This is the step's failure; the forwards already started go on, and a later failure of theirs
+        // is not reported (as sync() reports only the first) nor left unhandled.
+        for (const p of waits) Promise.resolve(p).catch(toUndefined);
+        for (const j of slots ?? []) (results[j] as Promise<unknown>).catch(toUndefined);
+        throw e;
+      }
+      results[i] = r;
+      if (isPromiseLike(r)) (slots ??= []).push(i);
     }
-    await this.backward();
+    if (slots === undefined && waits.length === 0)
+      return this.#endAsyncStep(results as Array<StackEntry | undefined>);
+    const all = slots === undefined ? waits : [...slots.map((i) => results[i] as Promise<unknown>), ...waits];
+    if (this.#asyncStack.length > 0) {
+      // Background jobs were started too: sync() waits for them and the forwards together and reports
+      // whichever fails first.
+      for (const p of all) this.#track(Promise.resolve(p));
+      return this.sync().then(() => this.#settledStep(results));
+    }
+    // One promise for the whole step rather than one await per middleware: a step of quick async
+    // middlewares is dominated by promise bookkeeping.
+    return Promise.all(all).then(
+      (values) => {
+        if (slots !== undefined)
+          for (let j = 0; j < slots.length; j++)
+            results[slots[j] as number] = values[j] as StackEntry | undefined;
+        return this.#endAsyncStep(results as Array<StackEntry | undefined>);
+      },
+      (e: unknown) => {
+        this.#exception = undefined;
+        throw e;
+      },
+    );
+  }
+
+  async #settledStep(
+    results: Array<StackEntry | undefined | Promise<StackEntry | undefined>>,
+  ): Promise<void> {
+    const entries: Array<StackEntry | undefined> = [];
+    for (const r of results) entries.push(isPromiseLike(r) ? await r : r);
+    await this.#endAsyncStep(entries);
+  }
+
+  /** Waits for background jobs started during the step, stacks the suspended forwards, runs the backward. */
+  #endAsyncStep(entries: Array<StackEntry | undefined>): void | Promise<void> {
+    if (this.#asyncStack.length > 0) return this.sync().then(() => this.#endAsyncStep(entries));
+    this.#throwPending();
+    for (const e of entries) if (e !== undefined) this.#stack.push(e);
+    return this.backward();
   }
 
   #forwardStacked(

@@ -175,6 +175,67 @@ void test("wrappers stack and see every middleware, before and after registratio
   assert.deepEqual(seen, ["w2", "w1", "m1", "w2", "w1", "m2"]);
 });
 
+void test("async mode with every kind of middleware: backward is LIFO by registration, jobs are awaited", async () => {
+  await using t = new Task().start({ asyncMode: true });
+  const log: string[] = [];
+  t.use(function* () {
+    log.push("gen-f");
+    yield;
+    log.push("gen-b");
+  });
+  t.use(async function* () {
+    // Finishes its forward last: stacking still follows registration order.
+    await delay(5);
+    log.push("agen-f");
+    yield;
+    log.push("agen-b");
+  });
+  t.use(async () => {
+    await delay(1);
+    log.push("async");
+  });
+  t.use(() => {
+    log.push("plain");
+  });
+  t.use(async (ctx: Context) => {
+    // A job started after an await of the forward is still awaited before the backward.
+    await delay(1);
+    void t.asyncExecutor(async () => {
+      await delay(5);
+      log.push(`job-${ctx.totalStep}`);
+    });
+  });
+  await t.run({ maxStep: 2 });
+  const step = ["gen-f", "plain", "async", "agen-f", "job-STEP", "agen-b", "gen-b"];
+  assert.deepEqual(log, [
+    ...step.map((s) => s.replace("STEP", "0")),
+    ...step.map((s) => s.replace("STEP", "1")),
+  ]);
+});
+
+void test("a middleware that throws synchronously in async mode rejects run; its siblings' failures are handled", async () => {
+  await using t = new Task().start({ asyncMode: true });
+  let unhandled = 0;
+  const onUnhandled = (): void => {
+    unhandled++;
+  };
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    t.use(async () => {
+      await delay(1);
+      throw new Error("sibling");
+    });
+    t.use(() => {
+      throw new Error("sync boom");
+    });
+    await assert.rejects(t.run({ maxStep: 1 }), /sync boom/);
+    await delay(20);
+    assert.equal(unhandled, 0);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});
+
 void test("an exception in one async-mode middleware escapes run", async () => {
   await using t = new Task().start({ asyncMode: true });
   t.use(async () => {
