@@ -23,6 +23,13 @@ export { analyseGraph, type GraphInfo } from "./graph.ts";
 export { Tube, type TubeOptions } from "./tube.ts";
 export { EpochExecutor, type EpochResult } from "./scheduler.ts";
 export { InProcessRunner, type RunnerOptions } from "./runners/base.ts";
+export {
+  NodeMetricsRecorder,
+  DURATION_BUCKETS_MS,
+  durationQuantile,
+  type NodeMetrics,
+  type DurationHistogram,
+} from "./metrics.ts";
 export { SynchronousRunner } from "./runners/sync.ts";
 export { AsyncRunner, type AsyncRunnerOptions } from "./runners/async.ts";
 export { renderGenerations, renderMermaid, renderDot } from "./render.ts";

@@ -9,6 +9,7 @@ import type { AssetManager } from "./assets.ts";
 import { Epoch } from "./epoch.ts";
 import { makeEvent, META_NODE_ID, MetaSignal, NoEvent, type TubeEvent } from "./events.ts";
 import { sourceScope } from "./graph.ts";
+import type { NodeMetricsRecorder } from "./metrics.ts";
 import { Exhausted, type NodeRuntime } from "./node.ts";
 import type { NodeSpec } from "./spec.ts";
 import { EventStore } from "./store.ts";
@@ -53,7 +54,11 @@ export class EpochExecutor {
     private readonly runtimes: Map<string, NodeRuntime>,
     private readonly assets: AssetManager,
     private readonly emit: (event: TubeEvent) => void,
-    private readonly options: { concurrency: number },
+    private readonly options: {
+      concurrency: number;
+      /** Per-node recorders (nodes without one are not measured). */
+      metrics?: Map<string, NodeMetricsRecorder>;
+    },
   ) {
     const spec = tube.spec;
     this.order = spec.graph.order.map((id) => spec.nodes[id]!);
@@ -218,8 +223,10 @@ export class EpochExecutor {
           const inst = pending[i]!;
           const id = inst.node.id;
           if (inst.rt.stateful && (busy.has(id) || blocked.has(id))) continue;
+          const rec = this.options.metrics?.get(id);
           if (this.disabled.has(id)) {
             pending.splice(i--, 1);
+            rec?.cancelled();
             status.set(inst.key, "expired");
             progressed = true;
             continue;
@@ -232,20 +239,32 @@ export class EpochExecutor {
           pending.splice(i--, 1);
           progressed = true;
           if (args === MISSING) {
+            rec?.cancelled();
             status.set(inst.key, "expired");
             continue;
           }
           let result: unknown;
+          const t0 = rec?.start() ?? 0;
           try {
             result = inst.rt.call(args.positional, args.named, { nodeId: id, epoch: inst.epoch });
           } catch (err) {
+            rec?.done(t0, true);
             fail(inst, err);
             break;
           }
           if (result instanceof Promise) {
             busy.add(id);
             const p: Promise<void> = result
-              .then((r) => complete(inst, r))
+              .then(
+                (r) => {
+                  rec?.done(t0, false);
+                  return complete(inst, r);
+                },
+                (err: unknown) => {
+                  rec?.done(t0, true);
+                  throw err;
+                },
+              )
               .catch((err: unknown) => fail(inst, err))
               .finally(() => {
                 busy.delete(id);
@@ -253,6 +272,7 @@ export class EpochExecutor {
               });
             running.add(p);
           } else {
+            rec?.done(t0, false);
             await complete(inst, result);
           }
           // Restart the scan: a completion may have unlocked earlier instances.

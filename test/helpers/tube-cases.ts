@@ -1,7 +1,7 @@
 // noob's runner behaviours as one table, run against every runner kind.
 import assert from "node:assert/strict";
 import { InputMissingError, NodeError } from "../../src/core/errors.ts";
-import { Tube, type TubeEvent } from "../../src/tube/index.ts";
+import { durationQuantile, Tube, type TubeEvent } from "../../src/tube/index.ts";
 import { disposed } from "../fixtures/tube/nodes.ts";
 import { FIXTURES, type AnyRunner, type RunnerKind } from "./tube-runners.ts";
 
@@ -13,6 +13,8 @@ export interface Case {
   input?: Record<string, unknown>;
   /** False for cases whose result differs on the process-per-node runner (see docs/tube.md, divergences). */
   remote?: boolean;
+  /** Runner options (the same on every runner kind). */
+  options?: { metrics?: boolean };
   check(runner: AnyRunner): Promise<void>;
 }
 
@@ -358,6 +360,41 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "per-node metrics: calls, errors, cancelled epochs and call durations",
+    options: { metrics: true },
+    spec: {
+      nodes: {
+        count: { type: `${N}count` },
+        d: { type: `${N}slowDouble`, depends: "count.value" },
+        e: { type: `${N}evensOnly`, depends: "count.value" },
+        f: { type: `${N}plusOne`, depends: "e.value" },
+        b: { type: `${N}boom`, depends: "count.value" },
+        inc: { type: `${N}plusOne`, depends: "b.value" },
+        out: { type: "return", depends: { d: "d.value", inc: "inc.value" } },
+      },
+    },
+    async check(r) {
+      for (let i = 0; i < 4; i++) {
+        if (i === 2) await assert.rejects(r.process(), NodeError);
+        else await r.process();
+      }
+      const m = Object.fromEntries((await r.nodeMetrics()).map((x) => [x.nodeId, x]));
+      assert.deepEqual(Object.keys(m), ["count", "d", "e", "f", "b", "inc"], "every node but the return");
+      assert.equal(m.count!.calls, 4);
+      assert.equal(m.d!.calls, 4);
+      assert.deepEqual([m.b!.calls, m.b!.errors], [3, 1], "boom threw at 2");
+      assert.deepEqual([m.f!.calls, m.f!.cancelled], [2, 2], "e had no event in epochs 1 and 3");
+      assert.equal(m.inc!.calls, 3);
+      const h = m.d!.durations!;
+      assert.equal(
+        h.counts.reduce((a, b) => a + b, 0),
+        4,
+      );
+      assert.ok(h.maxMs >= 4 && h.sumMs >= 16, `slowDouble waits 5 ms per call (max ${h.maxMs} ms)`);
+      assert.ok((durationQuantile(h, 0.5) ?? 0) >= 4, "the median bucket is at least 5 ms");
+    },
+  },
+  {
     name: "exhausted source ends run",
     spec: {
       nodes: { c: { type: `${N}count`, params: { limit: 3 } }, out: { type: "return", depends: "c.value" } },
@@ -379,7 +416,7 @@ export function runTable(
           baseDir: FIXTURES,
           ...(c.input ? { input: c.input } : {}),
         });
-        const runner = kind.make(tube);
+        const runner = kind.make(tube, c.options);
         try {
           await c.check(runner);
         } finally {

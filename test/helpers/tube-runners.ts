@@ -11,7 +11,7 @@ import {
 /** What the behaviour table uses of a runner (shared by every runner kind). */
 export type AnyRunner = Pick<
   InProcessRunner,
-  "process" | "run" | "iter" | "stop" | "addCallback" | "deinit"
+  "process" | "run" | "iter" | "stop" | "addCallback" | "deinit" | "nodeMetrics"
 > &
   Partial<Pick<InProcessRunner, "enableNode" | "disableNode">>;
 
@@ -19,16 +19,16 @@ export interface RunnerKind {
   name: string;
   /** True for runners that run nodes in other processes (some cases only apply in-process). */
   remote: boolean;
-  make(tube: Tube): AnyRunner;
+  make(tube: Tube, options?: { metrics?: boolean }): AnyRunner;
 }
 
 /** Node processes shared by the ZMQ cases of one test file (start-up is the dominant cost). */
 export const zmqPool = new NodeProcessPool();
 
 export const RUNNER_KINDS: RunnerKind[] = [
-  { name: "sync", remote: false, make: (tube) => new SynchronousRunner(tube) },
-  { name: "async", remote: false, make: (tube) => new AsyncRunner(tube) },
-  { name: "zmq", remote: true, make: (tube) => new ZMQRunner(tube, { pool: zmqPool }) },
+  { name: "sync", remote: false, make: (tube, o = {}) => new SynchronousRunner(tube, o) },
+  { name: "async", remote: false, make: (tube, o = {}) => new AsyncRunner(tube, o) },
+  { name: "zmq", remote: true, make: (tube, o = {}) => new ZMQRunner(tube, { pool: zmqPool, ...o }) },
 ];
 
 export const FIXTURES = new URL("../fixtures/tube/", import.meta.url).pathname;

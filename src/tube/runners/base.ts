@@ -7,6 +7,7 @@ import { ClosedError, InputMissingError } from "../../core/errors.ts";
 import { InternalLogger, type LoggerLike } from "../../core/logger.ts";
 import { AssetManager } from "../assets.ts";
 import type { TubeCallback, TubeEvent } from "../events.ts";
+import { NodeMetricsRecorder, type NodeMetrics } from "../metrics.ts";
 import type { NodeRuntime } from "../node.ts";
 import { EpochExecutor } from "../scheduler.ts";
 import type { Tube } from "../tube.ts";
@@ -15,6 +16,11 @@ import type { Tube } from "../tube.ts";
 export interface RunnerOptions {
   /** Logger for warnings (extra inputs). Default: `InternalLogger("tube")`. */
   logger?: LoggerLike;
+  /**
+   * Measure every node call's duration into a histogram (see {@link InProcessRunner.nodeMetrics}).
+   * Calls, errors and cancellations are counted either way. Default false.
+   */
+  metrics?: boolean;
 }
 
 /**
@@ -36,6 +42,7 @@ export abstract class InProcessRunner implements AsyncDisposable {
   private exhausted = false;
   private readonly disabled = new Set<string>();
   private readonly enabled = new Set<string>();
+  private readonly metrics = new Map<string, NodeMetricsRecorder>();
 
   constructor(
     /** The tube this runner runs. */
@@ -44,6 +51,24 @@ export abstract class InProcessRunner implements AsyncDisposable {
     private readonly concurrency: number,
   ) {
     this.logger = options.logger ?? new InternalLogger("tube");
+    for (const n of Object.values(tube.spec.nodes)) {
+      if (n.type !== "return")
+        this.metrics.set(n.id, new NodeMetricsRecorder(n.id, options.metrics === true));
+    }
+  }
+
+  /**
+   * Per-node metrics since the runner was created (every node but the return node, in spec order): calls,
+   * errors, cancelled (sub-)epochs and, with `metrics: true`, a histogram of call durations.
+   * @example
+   * ```ts
+   * const runner = new SynchronousRunner(tube, { metrics: true });
+   * await runner.run(100);
+   * for (const m of await runner.nodeMetrics()) console.log(m.nodeId, m.calls, m.durations?.maxMs);
+   * ```
+   */
+  async nodeMetrics(): Promise<NodeMetrics[]> {
+    return [...this.metrics.values()].map((r) => r.snapshot());
   }
 
   /** True between `init()` and `deinit()`. */
@@ -72,6 +97,7 @@ export abstract class InProcessRunner implements AsyncDisposable {
     this.assets = assets;
     this.executor = new EpochExecutor(this.tube, runtimes, assets, (e) => this.dispatch(e), {
       concurrency: this.concurrency,
+      metrics: this.metrics,
     });
     for (const id of this.disabled) this.executor.disabled.add(id);
     for (const id of this.enabled) this.executor.disabled.delete(id);

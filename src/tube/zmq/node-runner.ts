@@ -10,6 +10,7 @@
 import * as zmq from "zeromq";
 import { applyCurveClient, applyCurveServer, registerZapDomain } from "../../transport/curve.ts";
 import { AssetManager } from "../assets.ts";
+import { NodeMetricsRecorder } from "../metrics.ts";
 import { readLoop } from "../../transport/socket-reader.ts";
 import { SocketWriter } from "../../transport/socket-writer.ts";
 import { NoEvent } from "../events.ts";
@@ -83,6 +84,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   );
   await assets.init();
   const hasAssets = mine.size > 0;
+  const metrics = new NodeMetricsRecorder(spec.id, config.metrics);
   const sequential = rt.stateful || hasAssets;
 
   const curve = config.curve;
@@ -314,12 +316,15 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   ): Promise<Record<string, unknown> | undefined> {
     let exhausted = st.outs.exhausted;
     const signals: Record<string, unknown> = {};
+    if (!exhausted && (args === MISSING || !enabled)) metrics.cancelled();
     if (args !== MISSING && !exhausted && enabled) {
       const epoch = model.epochOf(spec.id, root, path);
+      const t0 = metrics.start();
       try {
         let result = rt.call(args.positional, args.named, { nodeId: spec.id, epoch });
         // Only a promise is awaited: a plain result goes out without an extra turn of the event loop.
         if (result instanceof Promise) result = await result;
+        metrics.done(t0, false);
         if (result === Exhausted) exhausted = true;
         else if (rt.kind === "map") {
           // One output carries every item; dependents take item i in sub-epoch i.
@@ -336,6 +341,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
           }
         }
       } catch (err) {
+        metrics.done(t0, true);
         const e = err instanceof Error ? err : new Error(String(err));
         // The error travels with the epoch's output and every dependent passes it on in its own, so the
         // caller cannot see the epoch complete before it sees the error; dependents get no signals and are
@@ -404,6 +410,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         running,
         subscribers,
         order: [...order],
+        metrics: metrics.snapshot(),
       };
       return ctl.send([packSmall(status)]);
     }

@@ -6,6 +6,7 @@
  */
 import { packSmall, packValue, unpackSmall, unpackValue } from "../../core/codec.ts";
 import { DecodeError } from "../../core/errors.ts";
+import type { NodeMetrics } from "../metrics.ts";
 
 /** Configuration a node runner receives from its caller (over the child's IPC channel). */
 export interface NodeRunnerConfig {
@@ -35,6 +36,8 @@ export interface NodeRunnerConfig {
    * epochs whose events the caller reports to callbacks.
    */
   toCaller: boolean;
+  /** Measure call durations (the runner's `metrics` option). */
+  metrics: boolean;
   /** CURVE key pair shared by the tube's processes (TCP only): every socket is server or client with it. */
   curve?: { publicKey: string; secretKey: string; domain: string };
 }
@@ -59,6 +62,8 @@ export interface NodeStatus {
   subscribers: number;
   /** Order in which epochs were started (last 256), to check stateful ordering. */
   order: number[];
+  /** Calls, errors, cancellations and (with `metrics: true`) call durations. */
+  metrics: NodeMetrics;
 }
 
 /** Node → command node messages (over PUSH/PULL). */

@@ -19,6 +19,7 @@ import { SocketWriter } from "../../transport/socket-writer.ts";
 import { returnNode } from "../builtins.ts";
 import { Epoch } from "../epoch.ts";
 import { makeEvent, META_NODE_ID, MetaSignal, NoEvent, type TubeCallback } from "../events.ts";
+import type { NodeMetrics } from "../metrics.ts";
 import type { Tube } from "../tube.ts";
 import {
   CALLER_TOPIC,
@@ -62,6 +63,11 @@ export interface ZMQRunnerOptions {
   statelessConcurrency?: number;
   /** Take node processes from (and give them back to) this pool instead of starting new ones. */
   pool?: NodeProcessPool;
+  /**
+   * Measure every node call's duration into a histogram, in each node process (see
+   * {@link ZMQRunner.nodeMetrics}). Calls, errors and cancellations are counted either way. Default false.
+   */
+  metrics?: boolean;
   /** Logger. Default `InternalLogger("tube.zmq")`. */
   logger?: LoggerLike;
 }
@@ -319,6 +325,7 @@ export class ZMQRunner implements AsyncDisposable {
         pooled: this.options.pool !== undefined,
         enabled: this.enabledOverride.get(id) ?? spec.nodes[id]!.enabled,
         toCaller: this.toCaller.has(id),
+        metrics: this.options.metrics === true,
         ...(curve ? { curve } : {}),
       };
       const child = this.options.pool?.acquire() ?? spawnNodeProcess();
@@ -418,6 +425,20 @@ export class ZMQRunner implements AsyncDisposable {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Per-node metrics, asked from every node process (every node but the return node, in spec order):
+   * calls, errors, cancelled (sub-)epochs and, with `metrics: true`, a histogram of call durations.
+   * @example
+   * ```ts
+   * const runner = new ZMQRunner(tube, { metrics: true });
+   * await runner.run(100);
+   * for (const m of await runner.nodeMetrics()) console.log(m.nodeId, m.calls, m.durations?.maxMs);
+   * ```
+   */
+  async nodeMetrics(timeoutMs = 5000): Promise<NodeMetrics[]> {
+    return (await this.nodeStatus(timeoutMs)).map((s) => s.metrics);
   }
 
   /** Epochs the caller holds partial outputs of (its store; empty between epochs). */
