@@ -27,6 +27,10 @@ if (config === null)
 const hash = config.entry.lastIndexOf("#");
 const file = hash < 0 ? config.entry : config.entry.slice(0, hash);
 const exportName = hash < 0 ? "main" : config.entry.slice(hash + 1);
+// A worker whose runner is gone (it exited or was killed) can no longer be waited for or reaped, and
+// nothing would end it: a task loop waiting for a finish that never comes runs forever. End it instead.
+const orphaned = (): void => process.exit(1);
+process.once("disconnect", orphaned);
 let router: Parallel | undefined;
 try {
   const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
@@ -43,9 +47,13 @@ try {
     }
   }
   await router.close();
+  // The listener keeps the IPC channel referenced: drop it so the worker exits once its work is done.
+  process.off("disconnect", orphaned);
 } catch (e) {
   const err = e instanceof Error ? e : new Error(String(e));
   await report({ type: "error", name: err.name, message: err.message, stack: err.stack ?? "" });
-  await router?.close();
-  process.exitCode = 1;
+  await router?.close({ flushTimeoutMs: 1000 });
+  // A failed main may leave work behind that keeps the process alive (a running task loop, timers);
+  // the runner learns of the failure from the exit, so exit now.
+  process.exit(1);
 }

@@ -1,6 +1,8 @@
 /**
  * Entries run by the pipeline launcher tests in worker processes.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { task } from "../../src/pipeline/index.ts";
 
 /** Every node says hello; node 0 waits for all, then stops, which finishes the others. */
@@ -153,4 +155,27 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Node 1 leaves its task loop running and fails; node 0 waits for a finish that does not come. */
+export async function failWhileRunning(): Promise<void> {
+  task.start();
+  task.use(() => new Promise((r) => setImmediate(r)));
+  const running = task.run();
+  if (task.router?.nodeId === 1) {
+    running.catch(() => undefined);
+    throw new Error("failed with the loop still running");
+  }
+  await running;
+}
+
+/** Every node writes its pid to `WEFT_TEST_PID_DIR/<node id>` and then runs until it is told to finish. */
+export async function forever(): Promise<void> {
+  task.start();
+  const dir = process.env.WEFT_TEST_PID_DIR;
+  if (dir === undefined) throw new Error("WEFT_TEST_PID_DIR is not set");
+  writeFileSync(join(dir, String(task.router?.nodeId)), String(process.pid));
+  task.use(() => new Promise((r) => setImmediate(r)));
+  await task.run();
+  await task.stop();
 }
