@@ -57,10 +57,9 @@ export function prepareFrames(
   frames: Uint8Array[],
   chunkBytes: number = DEFAULT_CHUNK_BYTES,
 ): ChunkedMessage {
-  const table = packLengths(frames);
-  const head = new Uint8Array(4 + table.byteLength);
-  new DataView(head.buffer).setUint32(0, table.byteLength);
-  head.set(table, 4);
+  // The length and the table share one small pooled Buffer: a fresh ArrayBuffer per message (what
+  // `new Uint8Array` makes) costs more to allocate and to collect than the whole head is worth.
+  const head = packHead(frames);
   let totalBytes = head.byteLength;
   for (const f of frames) totalBytes += f.byteLength;
   return { frames, totalBytes, count: Math.max(1, Math.ceil(totalBytes / chunkBytes)), chunkBytes, head };
@@ -109,14 +108,20 @@ export function singleChunkParts(prepared: ChunkedMessage): Uint8Array[] {
 }
 
 /**
- * The msgpack array of the frames' lengths, written directly: it is the same few bytes msgpackr would
- * write, without a general encoder call per message.
+ * The 4-byte big-endian table length, then the msgpack array of the frames' lengths, written directly:
+ * the same few bytes msgpackr would write, without a general encoder call per message.
  */
-function packLengths(frames: readonly Uint8Array[]): Uint8Array {
+function packHead(frames: readonly Uint8Array[]): Uint8Array {
   const n = frames.length;
-  if (n > 0xffff) return packSmall(frames.map((f) => f.byteLength));
-  const out = Buffer.allocUnsafe((n < 16 ? 1 : 3) + 9 * n);
-  let pos = 0;
+  if (n > 0xffff) {
+    const table = packSmall(frames.map((f) => f.byteLength));
+    const head = Buffer.allocUnsafe(4 + table.byteLength);
+    head.writeUInt32BE(table.byteLength, 0);
+    head.set(table, 4);
+    return head;
+  }
+  const out = Buffer.allocUnsafe(4 + (n < 16 ? 1 : 3) + 9 * n);
+  let pos = 4;
   if (n < 16) out[pos++] = 0x90 | n;
   else {
     out[pos++] = 0xdc;
@@ -143,35 +148,47 @@ function packLengths(frames: readonly Uint8Array[]): Uint8Array {
       pos += 8;
     }
   }
+  out.writeUInt32BE(pos - 4, 0);
   return out.subarray(0, pos);
 }
 
-/** Reads a msgpack array of unsigned integers as {@link packLengths} writes it; anything else goes to msgpackr. */
-function unpackLengths(bytes: Uint8Array): unknown {
-  const b0 = bytes[0];
-  if (b0 === undefined || (b0 & 0xf0) !== 0x90) return unpackSmall(bytes);
+/** Big-endian unsigned 32-bit integer at `pos` (the caller checked the bounds). */
+function readUint32(b: Uint8Array, pos: number): number {
+  return (
+    (b[pos] as number) * 0x1000000 +
+    (((b[pos + 1] as number) << 16) | ((b[pos + 2] as number) << 8) | (b[pos + 3] as number))
+  );
+}
+
+/**
+ * Reads a msgpack array of unsigned integers as {@link packHead} writes it, from `bytes[start, end)`;
+ * anything else goes to msgpackr. Bytes are read in place: no view or DataView per message.
+ */
+function unpackLengths(bytes: Uint8Array, start: number, end: number): unknown {
+  const b0 = bytes[start];
+  if (start >= end || b0 === undefined || (b0 & 0xf0) !== 0x90)
+    return unpackSmall(bytes.subarray(start, end));
   const n = b0 & 0x0f;
   const out: number[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 1;
+  let pos = start + 1;
   for (let i = 0; i < n; i++) {
-    const t = bytes[pos];
-    if (t === undefined) throw new DecodeError("frame table ended early");
+    if (pos >= end) throw new DecodeError("frame table ended early");
+    const t = bytes[pos] as number;
     if (t < 0x80) {
       out.push(t);
       pos += 1;
-    } else if (t === 0xcc && pos + 2 <= bytes.byteLength) {
-      out.push(view.getUint8(pos + 1));
+    } else if (t === 0xcc && pos + 2 <= end) {
+      out.push(bytes[pos + 1] as number);
       pos += 2;
-    } else if (t === 0xcd && pos + 3 <= bytes.byteLength) {
-      out.push(view.getUint16(pos + 1));
+    } else if (t === 0xcd && pos + 3 <= end) {
+      out.push(((bytes[pos + 1] as number) << 8) | (bytes[pos + 2] as number));
       pos += 3;
-    } else if (t === 0xce && pos + 5 <= bytes.byteLength) {
-      out.push(view.getUint32(pos + 1));
+    } else if (t === 0xce && pos + 5 <= end) {
+      out.push(readUint32(bytes, pos + 1));
       pos += 5;
-    } else return unpackSmall(bytes);
+    } else return unpackSmall(bytes.subarray(start, end));
   }
-  return pos === bytes.byteLength ? out : unpackSmall(bytes);
+  return pos === end ? out : unpackSmall(bytes.subarray(start, end));
 }
 
 /** Limits of a {@link Reassembler}. */
@@ -285,10 +302,10 @@ export class Reassembler {
    */
   private single(id: string, data: Uint8Array): Uint8Array[] {
     if (data.byteLength < 4) throw new DecodeError(`message ${id} ended before all its bytes arrived`);
-    const tableBytes = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
+    const tableBytes = readUint32(data, 0);
     if (tableBytes > 65536 * 9 + 8 || data.byteLength < 4 + tableBytes)
       throw new DecodeError(`message ${id} has a frame table of ${tableBytes} bytes`);
-    const lengths = unpackLengths(data.subarray(4, 4 + tableBytes));
+    const lengths = unpackLengths(data, 4, 4 + tableBytes);
     if (!Array.isArray(lengths)) throw new DecodeError(`message ${id} has a malformed frame table`);
     const frames: Uint8Array[] = [];
     let offset = 4 + tableBytes;
@@ -313,14 +330,14 @@ export class Reassembler {
     a.headBytes += data.byteLength;
     if (a.headBytes < 4) return new Uint8Array(0);
     const joined = a.head.length === 1 ? (a.head[0] as Uint8Array) : Buffer.concat(a.head);
-    const tableBytes = new DataView(joined.buffer, joined.byteOffset, 4).getUint32(0);
+    const tableBytes = readUint32(joined, 0);
     if (tableBytes > 65536 * 9 + 8)
       throw new DecodeError(`message ${id} has a frame table of ${tableBytes} bytes`);
     if (joined.byteLength < 4 + tableBytes) {
       a.head = [joined];
       return new Uint8Array(0);
     }
-    const lengths = unpackLengths(joined.subarray(4, 4 + tableBytes));
+    const lengths = unpackLengths(joined, 4, 4 + tableBytes);
     if (!Array.isArray(lengths) || lengths.some((n) => !Number.isInteger(n) || (n as number) < 0)) {
       throw new DecodeError(`message ${id} has a malformed frame table`);
     }

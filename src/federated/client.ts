@@ -27,6 +27,9 @@ import {
 } from "./protocol.ts";
 import { writeChunks } from "./server.ts";
 import { OverlayKeys } from "./overlay-crypto.ts";
+import { OverlayPinSet, type OverlayPins } from "./overlay-pins.ts";
+import { cutOverlay, OverlayAssembler } from "./overlay-chunks.ts";
+import { newId } from "../core/ids.ts";
 import { UnknownPeerError } from "../core/errors.ts";
 
 /** TLS of a node's connection. */
@@ -74,12 +77,27 @@ export interface NodeClientOptions {
   sendTimeoutMs?: number;
   /** Largest chunk data size. Default 4 MiB less the envelope. */
   chunkBytes?: number;
-  /** Task ids remembered to de-duplicate re-delivered tasks. Default 10 000. */
+  /** Task ids at least remembered to de-duplicate re-delivered tasks (at most twice this). Default 10 000. */
   dedupWindow?: number;
   /** Logger. Default `InternalLogger("federated.node")`. */
   logger?: LoggerLike;
   /** End-to-end encrypt overlay messages (and refuse unencrypted ones). Default false. */
   overlayEncryption?: boolean;
+  /**
+   * This node's X25519 private key (PEM or KeyObject, see `generateOverlayPrivateKey`), so that its
+   * overlay public key stays the same across restarts and other nodes can pin it. Default: a new key
+   * pair at each start. Needs overlayEncryption.
+   */
+  overlayPrivateKey?: string | Buffer | import("node:crypto").KeyObject;
+  /**
+   * Expected overlay public keys of other nodes, learned out of band: by node id, the key's fingerprint
+   * (`overlayFingerprint` of that node, "AB:CD:…") or its 32 raw bytes. A key the researcher publishes
+   * that does not match is refused with an AuthenticationError (through onError, and thrown by
+   * sendOverlay to that node). Needs overlayEncryption.
+   */
+  pinnedPeerKeys?: OverlayPins;
+  /** Refuse the published keys of nodes that have no pin as well. Default false. */
+  requirePinnedPeers?: boolean;
   /**
    * How tasks are fetched. "stream" (default) keeps one bidirectional Session stream open. "poll" is for
    * networks that cannot keep one (proxies that buffer or cut long streams): the node long-polls
@@ -104,17 +122,20 @@ export interface NodeClientOptions {
 export class NodeClient {
   readonly nodeId: string;
   private readonly connections: ResearcherConnection[];
-  private readonly seen = new Set<string>();
-  private readonly seenOrder: (string | undefined)[] = [];
-  private seenNext = 0;
+  /** Task ids seen lately, in two generations (see {@link firstSight}). */
+  private seen = new Set<string>();
+  private seenBefore = new Set<string>();
   private readonly log: LoggerLike;
   private readonly overlayHandlers: ((message: Message, sourceNodeId: string) => void)[] = [];
   private readonly errorHandlers: ((err: WeftError) => void)[] = [];
   private started = false;
   /** @internal this node's overlay key pair, when overlayEncryption is on. */
   readonly overlayKeys: OverlayKeys | undefined;
-  /** @internal public keys of the other nodes, as published by the researcher. */
+  /** @internal public keys of the other nodes, as published by the researcher (and matching any pin). */
   readonly peerKeys = new Map<string, Uint8Array>();
+  /** Why the published key of a node was refused, by node id (cleared when an acceptable key comes). */
+  private readonly refusedKeys = new Map<string, AuthenticationError>();
+  private readonly pins: OverlayPinSet | undefined;
 
   constructor(readonly options: NodeClientOptions) {
     if (typeof options.nodeId !== "string" || options.nodeId === "")
@@ -126,7 +147,17 @@ export class NodeClient {
       throw new ConfigError(`NodeClient mode must be "stream" or "poll", not ${String(options.mode)}`);
     this.nodeId = options.nodeId;
     this.log = options.logger ?? new InternalLogger("federated.node");
-    this.overlayKeys = options.overlayEncryption === true ? new OverlayKeys() : undefined;
+    const encrypted = options.overlayEncryption === true;
+    const pinned = options.pinnedPeerKeys !== undefined || options.requirePinnedPeers === true;
+    if (!encrypted && (pinned || options.overlayPrivateKey !== undefined)) {
+      throw new ConfigError(
+        "pinnedPeerKeys, requirePinnedPeers and overlayPrivateKey concern encrypted overlay messages; set overlayEncryption: true as well",
+      );
+    }
+    this.pins = pinned
+      ? new OverlayPinSet(options.pinnedPeerKeys ?? {}, options.requirePinnedPeers ?? false)
+      : undefined;
+    this.overlayKeys = encrypted ? new OverlayKeys(options.overlayPrivateKey) : undefined;
     this.connections = options.researchers.map((r) => new ResearcherConnection(this, r, this.log));
   }
 
@@ -196,28 +227,53 @@ export class NodeClient {
     };
   }
 
-  /** Sends an overlay message to another node through the first researcher ("stream" mode only). */
+  /** SHA-256 fingerprint of this node's overlay public key, to give other nodes for pinning; undefined without overlayEncryption. */
+  get overlayFingerprint(): string | undefined {
+    return this.overlayKeys?.fingerprint;
+  }
+
+  /**
+   * Sends an overlay message to another node through the first researcher ("stream" mode only). A
+   * message larger than `chunkBytes` travels in several pieces (written at once; gRPC buffers them),
+   * joined by the receiving node.
+   */
   sendOverlay(destNodeId: string, message: Message): void {
     if (this.options.mode === "poll") {
       throw new ConfigError('overlay messages need a Session stream; use mode "stream" (the default)');
     }
     const prepared = prepareChunks(message, Number.MAX_SAFE_INTEGER);
-    const bytes = Buffer.concat([prepared.head, ...prepared.frames]);
-    let overlay: OverlayFrame = { sourceNodeId: this.nodeId, destNodeId, payload: bytes, encrypted: false };
+    let bytes: Uint8Array = Buffer.concat([prepared.head, ...prepared.frames]);
+    let nonce: Uint8Array | undefined;
     if (this.overlayKeys !== undefined) {
       const key = this.peerKeys.get(destNodeId);
       if (key === undefined) {
+        const refused = this.refusedKeys.get(destNodeId);
+        if (refused !== undefined) throw refused;
         throw new UnknownPeerError(
           `no public key of node "${destNodeId}" yet; it must connect with overlayEncryption on before it can be sent encrypted overlay messages`,
         );
       }
-      overlay = {
-        ...overlay,
-        ...this.overlayKeys.seal(this.nodeId, destNodeId, key, bytes),
-        encrypted: true,
-      };
+      const sealed = this.overlayKeys.seal(this.nodeId, destNodeId, key, bytes);
+      bytes = sealed.payload;
+      nonce = sealed.nonce;
     }
-    (this.connections[0] as ResearcherConnection).write({ overlay });
+    const pieces = cutOverlay(bytes, this.options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const base: OverlayFrame = {
+      sourceNodeId: this.nodeId,
+      destNodeId,
+      payload: bytes,
+      encrypted: nonce !== undefined,
+      ...(nonce !== undefined ? { nonce } : {}),
+    };
+    const connection = this.connections[0] as ResearcherConnection;
+    if (pieces.length === 1) {
+      connection.write({ overlay: base });
+      return;
+    }
+    const messageId = newId();
+    pieces.forEach((payload, index) =>
+      connection.write({ overlay: { ...base, payload, messageId, index, count: pieces.length } }),
+    );
   }
 
   /** Registers a handler of overlay messages from other nodes. */
@@ -232,33 +288,58 @@ export class NodeClient {
 
   /** @internal true the first time a task id is seen. */
   firstSight(id: string): boolean {
-    if (this.seen.has(id)) return false;
+    if (this.seen.has(id) || this.seenBefore.has(id)) return false;
+    // Two generations of dedupWindow ids each: when the newer is full it becomes the older and the
+    // oldest generation is dropped at once. The last dedupWindow ids (and up to twice as many) are
+    // remembered, with no per-id bookkeeping of which to forget.
+    if (this.seen.size >= Math.max(1, this.options.dedupWindow ?? 10_000)) {
+      this.seenBefore = this.seen;
+      this.seen = new Set();
+    }
     this.seen.add(id);
-    // A ring of the ids in arrival order says which to forget; iterating the Set for its oldest entry
-    // would walk the holes its deletions leave behind, on every task.
-    const window = this.options.dedupWindow ?? 10_000;
-    const evicted = this.seenOrder[this.seenNext];
-    if (evicted !== undefined) this.seen.delete(evicted);
-    this.seenOrder[this.seenNext] = id;
-    this.seenNext = (this.seenNext + 1) % window;
     return true;
   }
 
+  /** @internal a key the researcher published for another node: kept unless a pin refuses it. */
+  acceptPeerKey(nodeId: string, publicKey: Uint8Array, researcher: string): void {
+    if (nodeId === this.nodeId) return;
+    const verdict = this.pins?.check(nodeId, publicKey, researcher) ?? { ok: true };
+    if (verdict.ok) {
+      this.refusedKeys.delete(nodeId);
+      this.peerKeys.set(nodeId, publicKey);
+      return;
+    }
+    // Never keep (or go on using) a key that fails its pin; say so once per refused key, not on every
+    // re-publication of the key table.
+    this.peerKeys.delete(nodeId);
+    const before = this.refusedKeys.get(nodeId);
+    this.refusedKeys.set(nodeId, verdict.error);
+    if (before?.message !== verdict.error.message) this.reportError(verdict.error);
+  }
+
   /** @internal */
-  deliverOverlay(o: OverlayFrame): void {
+  deliverOverlay(o: OverlayFrame, assembler: OverlayAssembler): void {
     try {
-      let bytes = o.payload;
+      let bytes: Uint8Array | undefined = o.payload;
+      if ((o.count ?? 0) > 1 || (o.index ?? 0) > 0) {
+        bytes = assembler.push(o.sourceNodeId, o.messageId ?? "", o.index ?? 0, o.count ?? 0, o.payload);
+        if (bytes === undefined) return;
+      }
       if (this.overlayKeys !== undefined) {
         if (!o.encrypted)
           throw new AuthenticationError(
             `unencrypted overlay from "${o.sourceNodeId}" refused (overlayEncryption is on)`,
           );
         const key = this.peerKeys.get(o.sourceNodeId);
-        if (key === undefined)
+        if (key === undefined) {
+          const refused = this.refusedKeys.get(o.sourceNodeId);
           throw new AuthenticationError(
-            `overlay from "${o.sourceNodeId}", whose public key is unknown, refused`,
+            refused !== undefined
+              ? `overlay from "${o.sourceNodeId}" refused: its published key failed its pin (${refused.message})`
+              : `overlay from "${o.sourceNodeId}", whose public key is unknown, refused`,
           );
-        bytes = this.overlayKeys.open(o.sourceNodeId, this.nodeId, key, o.payload, o.nonce);
+        }
+        bytes = this.overlayKeys.open(o.sourceNodeId, this.nodeId, key, bytes, o.nonce);
       }
       const r = new Reassembler();
       const m = r.push("overlay", 0, 1, bytes) as Message;
@@ -291,6 +372,8 @@ class ResearcherConnection {
   private readonly waiters = new Set<() => void>();
   private readonly unacked = new Map<string, NodeFrame>();
   private acks: string[] = [];
+  /** Overlay messages arriving in pieces on the current stream. */
+  private overlayAssembler = new OverlayAssembler();
   /** Replies collected while a batch of tasks is being run, sent as one frame after it. */
   private replyBatch: ChunkFrame[] | undefined;
   private readonly label: string;
@@ -427,6 +510,7 @@ class ResearcherConnection {
     const call = (this.client.Session as () => Duplex)();
     this.call = call;
     const reassembler = new Reassembler();
+    this.overlayAssembler.clear();
     let ended = false;
     const onEnd = (err?: grpc.ServiceError): void => {
       if (ended) return;
@@ -560,11 +644,11 @@ class ResearcherConnection {
         for (const id of frame.ack?.messageIds ?? []) this.unacked.delete(id);
         return;
       case "overlay":
-        this.node.deliverOverlay(frame.overlay as OverlayFrame);
+        this.node.deliverOverlay(frame.overlay as OverlayFrame, this.overlayAssembler);
         return;
       case "peerKeys":
         for (const k of frame.peerKeys?.keys ?? [])
-          if (k.nodeId !== this.node.nodeId) this.node.peerKeys.set(k.nodeId, k.publicKey);
+          this.node.acceptPeerKey(k.nodeId, k.publicKey, this.label);
         return;
       case "notice":
         this.log.warn(`researcher ${this.label}: ${frame.notice?.text ?? ""}`);

@@ -27,7 +27,11 @@ export {
   PROTOCOL_VERSION,
   SERVICE_NAME,
 } from "./protocol.ts";
-export { OverlayKeys } from "./overlay-crypto.ts";
+export { OverlayKeys, overlayKeyFingerprint, generateOverlayPrivateKey } from "./overlay-crypto.ts";
+export { OverlayPinSet } from "./overlay-pins.ts";
+export type { OverlayPins, PinCheck } from "./overlay-pins.ts";
+export { OverlayAssembler, cutOverlay } from "./overlay-chunks.ts";
+export type { OverlayAssemblerOptions } from "./overlay-chunks.ts";
 export type {
   ChunkFrame,
   NodeFrame,

@@ -7,6 +7,8 @@
 import {
   createCipheriv,
   createDecipheriv,
+  createHash,
+  createPrivateKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
@@ -14,7 +16,7 @@ import {
   randomBytes,
   type KeyObject,
 } from "node:crypto";
-import { AuthenticationError, DecodeError } from "../core/errors.ts";
+import { AuthenticationError, ConfigError, DecodeError } from "../core/errors.ts";
 
 const TAG_BYTES = 16;
 
@@ -33,10 +35,38 @@ export class OverlayKeys {
   private readonly privateKey: KeyObject;
   private readonly derived = new Map<string, Buffer>();
 
-  constructor() {
-    const { publicKey, privateKey } = generateKeyPairSync("x25519");
-    this.privateKey = privateKey;
+  /**
+   * @param privateKey this node's X25519 private key (PEM, or a KeyObject) to keep the same public key
+   *   across restarts, which lets other nodes pin it; a new key pair is made when omitted.
+   */
+  constructor(privateKey?: string | Buffer | KeyObject) {
+    if (privateKey === undefined) {
+      this.privateKey = generateKeyPairSync("x25519").privateKey;
+    } else {
+      try {
+        this.privateKey =
+          typeof privateKey === "string" || Buffer.isBuffer(privateKey)
+            ? createPrivateKey(privateKey)
+            : privateKey;
+      } catch (err) {
+        throw new ConfigError(
+          `overlay private key is not a readable PEM key: ${(err as Error).message}; make one with generateOverlayPrivateKey()`,
+          { cause: err },
+        );
+      }
+      if (this.privateKey.type !== "private" || this.privateKey.asymmetricKeyType !== "x25519") {
+        throw new ConfigError(
+          `overlay private key must be an X25519 private key, not ${this.privateKey.asymmetricKeyType ?? this.privateKey.type}; make one with generateOverlayPrivateKey()`,
+        );
+      }
+    }
+    const publicKey = createPublicKey(this.privateKey);
     this.publicKey = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
+  }
+
+  /** SHA-256 fingerprint of {@link publicKey}, to hand to other nodes out of band for pinning. */
+  get fingerprint(): string {
+    return overlayKeyFingerprint(this.publicKey);
   }
 
   /** Encrypts `plain` from `source` to `dest`. */
@@ -98,4 +128,29 @@ export class OverlayKeys {
     }
     return k;
   }
+}
+
+/**
+ * The fingerprint of an overlay public key: SHA-256 of its 32 raw bytes, as colon-separated uppercase
+ * hex pairs (the form of TLS `fingerprint256`).
+ * @example
+ * ```ts
+ * overlayKeyFingerprint(node.overlayKeys!.publicKey); // "3F:A2:…"
+ * ```
+ */
+export function overlayKeyFingerprint(publicKey: Uint8Array): string {
+  const hex = createHash("sha256").update(publicKey).digest("hex").toUpperCase();
+  return hex.replace(/(..)(?!$)/g, "$1:");
+}
+
+/**
+ * A new X25519 private key as PEM, to store with the node (e.g. a file readable by it only) and pass
+ * as `overlayPrivateKey` so that its overlay public key, and its fingerprint, survive restarts.
+ * @example
+ * ```ts
+ * writeFileSync("overlay-key.pem", generateOverlayPrivateKey(), { mode: 0o600 });
+ * ```
+ */
+export function generateOverlayPrivateKey(): string {
+  return generateKeyPairSync("x25519").privateKey.export({ format: "pem", type: "pkcs8" }) as string;
 }

@@ -72,6 +72,12 @@ export interface OverlayFrame {
   payload: Uint8Array;
   encrypted: boolean;
   nonce?: Uint8Array;
+  /** Set when the message travels in several pieces: their shared id. */
+  messageId?: string;
+  /** Position of this piece. */
+  index?: number;
+  /** Number of pieces; 0 or absent for a message in one piece. */
+  count?: number;
 }
 /** A frame a node sends on its Session stream. */
 export interface NodeFrame {

@@ -1,6 +1,6 @@
 /**
  * Reply bookkeeping: which requests wait for a reply, and what happens to late, duplicate, unknown and
- * stopped replies. Entries are dropped `graceMs` after they settle, so the table stays bounded.
+ * stopped replies. Entries are dropped one to two `graceMs` after they settle, so the table stays bounded.
  * @module
  */
 import type { WeftError } from "../core/errors.ts";
@@ -37,35 +37,50 @@ export interface RequestRecord {
  * ```
  */
 export class ReplyRegistry {
-  private readonly records = new Map<string, RequestRecord>();
+  /** Requests still waiting: few (the ones in flight), so the lookups of every task stay cheap. */
+  private readonly waiting = new Map<string, RequestRecord>();
+  /**
+   * Settled requests in two generations: `recent` takes what settles now, and every `graceMs` the
+   * older generation is dropped whole. A record is so kept between one and two grace periods, and
+   * forgetting costs nothing per record (no scan of a table that holds a minute of traffic).
+   */
+  private recent = new Map<string, RequestRecord>();
+  private older = new Map<string, RequestRecord>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly log: LoggerLike,
     private readonly graceMs = 60_000,
   ) {
-    this.sweeper = setInterval(() => this.sweep(), Math.max(50, graceMs / 2));
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, graceMs));
     this.sweeper.unref();
   }
 
   /** Number of records kept. */
   get size(): number {
-    return this.records.size;
+    return this.waiting.size + this.recent.size + this.older.size;
   }
 
   /** Starts tracking a request. */
   register(requestId: string, nodeId: string, callback?: ReplyCallback): void {
-    this.records.set(requestId, { requestId, nodeId, state: "pending", warnedDuplicate: false, callback });
+    this.recent.delete(requestId);
+    this.older.delete(requestId);
+    this.waiting.set(requestId, { requestId, nodeId, state: "pending", warnedDuplicate: false, callback });
   }
 
   /** True when `requestId` is tracked. */
   has(requestId: string): boolean {
-    return this.records.has(requestId);
+    return this.waiting.has(requestId) || this.recent.has(requestId) || this.older.has(requestId);
   }
 
   /** The record of a request, while it is kept. */
   get(requestId: string): Readonly<RequestRecord> | undefined {
-    return this.records.get(requestId);
+    return this.find(requestId);
+  }
+
+  /** True while `requestId` waits for its reply (the cheap check of every task). */
+  isPending(requestId: string): boolean {
+    return this.waiting.has(requestId);
   }
 
   /** Handles a reply; returns true when it was the first reply to a pending request. */
@@ -74,7 +89,7 @@ export class ReplyRegistry {
       this.log.warn(`reply ${reply.messageId} from node ${nodeId} has no request id; ignored`);
       return false;
     }
-    const r = this.records.get(requestId);
+    const r = this.find(requestId);
     if (r === undefined) {
       this.log.warn(`reply from node ${nodeId} to unknown request ${requestId}; ignored`);
       return false;
@@ -107,31 +122,30 @@ export class ReplyRegistry {
 
   /** Stops waiting for a request; a later reply is ignored (or recorded when `stopped`). */
   flush(requestId: string, stopped = false): void {
-    const r = this.records.get(requestId);
+    const r = this.find(requestId);
     if (r === undefined) return;
     r.state = stopped ? "stopped" : "flushed";
     r.callback = undefined;
     r.settledAt = Date.now();
+    this.retire(r);
   }
 
   /** Fails a pending request (undeliverable, node gone, server stopping). */
   fail(requestId: string, error: WeftError): void {
-    const r = this.records.get(requestId);
-    if (r === undefined || r.state !== "pending") return;
+    const r = this.waiting.get(requestId);
+    if (r === undefined) return;
     r.state = "failed";
     this.settle(r, error, undefined);
   }
 
   /** Pending request ids of a node. */
   pendingOf(nodeId: string): string[] {
-    return [...this.records.values()]
-      .filter((r) => r.nodeId === nodeId && r.state === "pending")
-      .map((r) => r.requestId);
+    return [...this.waiting.values()].filter((r) => r.nodeId === nodeId).map((r) => r.requestId);
   }
 
   /** Every pending request id. */
   pending(): string[] {
-    return [...this.records.values()].filter((r) => r.state === "pending").map((r) => r.requestId);
+    return [...this.waiting.keys()];
   }
 
   /** Stops the sweeper. */
@@ -139,8 +153,18 @@ export class ReplyRegistry {
     clearInterval(this.sweeper);
   }
 
+  private find(requestId: string): RequestRecord | undefined {
+    return this.waiting.get(requestId) ?? this.recent.get(requestId) ?? this.older.get(requestId);
+  }
+
+  /** Moves a record that no longer waits to the settled generations. */
+  private retire(r: RequestRecord): void {
+    if (this.waiting.delete(r.requestId)) this.recent.set(r.requestId, r);
+  }
+
   private settle(r: RequestRecord, error: WeftError | undefined, reply: Message | undefined): void {
     r.settledAt = Date.now();
+    this.retire(r);
     const cb = r.callback;
     r.callback = undefined;
     if (cb === undefined) return;
@@ -152,8 +176,7 @@ export class ReplyRegistry {
   }
 
   private sweep(): void {
-    const limit = Date.now() - this.graceMs;
-    for (const [id, r] of this.records)
-      if (r.settledAt !== undefined && r.settledAt < limit) this.records.delete(id);
+    this.older = this.recent;
+    this.recent = new Map();
   }
 }

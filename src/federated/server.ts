@@ -65,7 +65,10 @@ export interface ResearcherServerOptions extends AgentOptions {
   researcherId?: string;
   /** Largest chunk data size. Default {@link DEFAULT_CHUNK_BYTES} (4 MiB less the envelope). */
   chunkBytes?: number;
-  /** How long settled requests are remembered (to recognise late and duplicate replies). Default 60 000. */
+  /**
+   * How long settled requests are at least remembered (to recognise late and duplicate replies); they
+   * are forgotten within twice this. Default 60 000.
+   */
   replyGraceMs?: number;
   /** Logger. Default `InternalLogger("federated.researcher")`. */
   logger?: LoggerLike;
@@ -108,6 +111,21 @@ const ACK_BATCH = 512;
 const MAX_BATCH = 64;
 /** A batch frame stops growing past this many bytes. */
 const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** A queued task whose failure settles its request (a class: no closure made per task). */
+class ResearcherTask implements QueuedTask {
+  readonly enqueuedAt = Date.now();
+  retries = 0;
+  constructor(
+    readonly requestId: string,
+    readonly prepared: ChunkedMessage,
+    private readonly replies: ReplyRegistry,
+  ) {}
+
+  fail(err: WeftError): void {
+    this.replies.fail(this.requestId, err);
+  }
+}
 
 function taskChunk(task: QueuedTask): ChunkFrame {
   return {
@@ -273,13 +291,7 @@ export class ResearcherServer {
     const msg = this.replies.has(message.messageId) ? retarget(message, nodeId) : message;
     const prepared = prepareChunks(msg, this.chunkBytes);
     const requestId = msg.messageId;
-    const task: QueuedTask = {
-      requestId,
-      prepared,
-      enqueuedAt: Date.now(),
-      retries: 0,
-      fail: (err) => this.replies.fail(requestId, err),
-    };
+    const task = new ResearcherTask(requestId, prepared, this.replies);
     agent.enqueue(task);
     this.replies.register(requestId, nodeId, onReply);
     return requestId;
@@ -474,7 +486,7 @@ export class ResearcherServer {
       // Take queued tasks without awaiting while there are some; wait only when the queue is empty.
       const task = agent.poll() ?? (await agent.next(abort.signal));
       if (task === undefined) return;
-      if (this.replies.get(task.requestId)?.state !== "pending") continue; // flushed while queued
+      if (!this.replies.isPending(task.requestId)) continue; // flushed while queued
       agent.inFlight.set(task.requestId, task);
       if (batches && task.prepared.count === 1 && agent.queue.length > 0) {
         // Several small tasks queued at once travel as one frame (one gRPC message instead of many).
@@ -483,7 +495,7 @@ export class ResearcherServer {
         while (batch.length < MAX_BATCH && bytes < MAX_BATCH_BYTES) {
           const next = agent.poll();
           if (next === undefined) break;
-          if (this.replies.get(next.requestId)?.state !== "pending") continue;
+          if (!this.replies.isPending(next.requestId)) continue;
           if (next.prepared.count !== 1) {
             agent.queue.unshift(next);
             break;
