@@ -19,11 +19,10 @@ import { Tube } from "../tube.ts";
 import {
   CONTROL_TOPIC,
   PROCESS_TOPIC,
+  decodeCommand,
   decodeOutput,
   encodeOutput,
   packSmall,
-  unpackSmall,
-  type Command,
   type ControlMessage,
   type NodeRunnerConfig,
   type SetupMessage,
@@ -393,7 +392,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     return tryRun();
   });
   void readLoop(cmd, async (frames) => {
-    const c = unpackSmall(frames[1]!) as Command;
+    const c = decodeCommand(frames[0]!);
     if (c.kind === "quit") return shutdown();
     if (c.kind === "enable") {
       if (c.nodeId === config.nodeId) enabled = c.enabled;

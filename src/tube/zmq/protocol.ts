@@ -105,56 +105,80 @@ export interface OutputError {
   stack: string;
 }
 
-/** Topic frame of outputs the caller subscribes to (its own SUB filters on it). */
+/** Topic byte of outputs the caller subscribes to (its own SUB filters on it). */
 export const CALLER_TOPIC = Buffer.from([1]);
-/** Topic frame of outputs for the node's dependents only. */
+/** Topic byte of outputs for the node's dependents only. */
 export const DEPENDENTS_TOPIC = Buffer.from([0]);
 
 /**
- * Encodes a node output as frames: `[topic, header, body, ...attachments]`; the topic is
- * {@link CALLER_TOPIC} when the caller should get it, else {@link DEPENDENTS_TOPIC}.
+ * Encodes a node output as frames: `[topic byte + body, ...attachments]`, where the body is
+ * `[nodeId, epoch, exhausted, error, path, report, signals]` (`packValue`, so typed arrays in the signals
+ * travel as their own frames). The topic byte is {@link CALLER_TOPIC} when the caller should get the
+ * output, else {@link DEPENDENTS_TOPIC}. One frame for a small output: ZeroMQ's cost is per frame.
  */
 export function encodeOutput(out: NodeOutput, toCaller = true): Uint8Array[] {
-  const { body, attachments } = packValue(out.signals);
-  const head: unknown[] = [out.nodeId, out.epoch, out.exhausted, out.error ?? null];
-  if (out.path.length > 0 || out.report === true) head.push(out.path.length > 0 ? out.path : null);
-  if (out.report === true) head.push(true);
-  return [toCaller ? CALLER_TOPIC : DEPENDENTS_TOPIC, packSmall(head), body, ...attachments];
+  const { body, attachments } = packValue([
+    out.nodeId,
+    out.epoch,
+    out.exhausted,
+    out.error ?? null,
+    out.path.length > 0 ? out.path : null,
+    out.report === true,
+    out.signals,
+  ]);
+  return [withTopic(toCaller ? CALLER_TOPIC : DEPENDENTS_TOPIC, body), ...attachments];
 }
 
 /** Decodes {@link encodeOutput}'s frames; malformed input raises DecodeError. */
 export function decodeOutput(frames: Uint8Array[]): NodeOutput {
-  const head = unpackSmall(frames[1] ?? new Uint8Array()) as unknown;
-  if (!Array.isArray(head) || typeof head[0] !== "string" || typeof head[1] !== "number") {
-    throw new DecodeError("tube output header is not [nodeId, epoch, exhausted]");
+  const first = frames[0] ?? new Uint8Array();
+  const v = unpackValue(first.subarray(1), frames.slice(1)) as unknown;
+  if (!Array.isArray(v) || v.length !== 7 || typeof v[0] !== "string" || typeof v[1] !== "number") {
+    throw new DecodeError("tube output is not [nodeId, epoch, exhausted, error, path, report, signals]");
   }
-  const path = head[4] ?? [];
+  const path = v[4] ?? [];
   if (!Array.isArray(path) || !path.every((i) => typeof i === "number")) {
     throw new DecodeError("tube output item path is not a list of indices");
   }
-  const signals = unpackValue(frames[2] ?? new Uint8Array(), frames.slice(3)) as Record<string, unknown>;
-  const error = head[3] as NodeOutput["error"] | null | undefined;
+  const error = v[3] as NodeOutput["error"] | null | undefined;
   return {
-    nodeId: head[0],
-    epoch: head[1],
+    nodeId: v[0],
+    epoch: v[1],
     path: path as number[],
-    exhausted: head[2] === true,
-    signals,
+    exhausted: v[2] === true,
+    signals: (v[6] ?? {}) as Record<string, unknown>,
     ...(error ? { error } : {}),
-    ...(head[5] === true ? { report: true } : {}),
+    ...(v[5] === true ? { report: true } : {}),
   };
 }
 
+function withTopic(topic: Buffer, body: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(body.length + topic.length);
+  out.set(topic, 0);
+  out.set(body, topic.length);
+  return out;
+}
+
+/** One command frame: its topic byte, then the msgpack command. */
+export function encodeCommand(topic: Buffer, command: Command): Buffer {
+  return withTopic(topic, packSmall(command));
+}
+
+/** Decodes {@link encodeCommand}'s frame; malformed input raises DecodeError. */
+export function decodeCommand(frame: Uint8Array): Command {
+  return unpackSmall(frame.subarray(1)) as Command;
+}
+
 /**
- * Topic frame of per-epoch `process` commands. Only nodes that need an epoch's command subscribe to it
+ * Topic byte of per-epoch `process` commands. Only nodes that need an epoch's command subscribe to it
  * (sources and nodes with input dependencies); the others start an epoch when their upstream outputs
  * arrive, which saves a delivery per node per epoch.
  */
 export const PROCESS_TOPIC = Buffer.from("p");
-/** Topic frame of `status` and `quit`, which every node subscribes to. */
+/** Topic byte of `status` and `quit`, which every node subscribes to. */
 export const CONTROL_TOPIC = Buffer.from("c");
 
-/** Command node → node runners (over XPUB/SUB, `[topic, command]`). */
+/** Command node → node runners (over XPUB/SUB, one frame: {@link encodeCommand}). */
 export type Command =
   | { kind: "process"; epoch: number; inputs: Record<string, unknown>; report?: boolean }
   | { kind: "status"; request: number }

@@ -26,7 +26,7 @@ import {
   CONTROL_TOPIC,
   PROCESS_TOPIC,
   decodeOutput,
-  packSmall,
+  encodeCommand,
   unpackSmall,
   type ControlMessage,
   type NodeOutput,
@@ -228,7 +228,7 @@ export class ZMQRunner implements AsyncDisposable {
     this.enabledOverride.set(id, enabled);
     // Sent on the command socket, so it reaches the node before any later epoch's command.
     void this.cmdWriter
-      ?.send([CONTROL_TOPIC, packSmall({ kind: "enable", nodeId: id, enabled })])
+      ?.send([encodeCommand(CONTROL_TOPIC, { kind: "enable", nodeId: id, enabled })])
       .catch(() => {});
   }
 
@@ -411,7 +411,7 @@ export class ZMQRunner implements AsyncDisposable {
     const got = new Promise<NodeStatus[]>((resolve) =>
       this.statusWaiters.set(request, { want: this.nodeIds.length, got: [], resolve }),
     );
-    await this.cmdWriter.send([CONTROL_TOPIC, packSmall({ kind: "status", request })]);
+    await this.cmdWriter.send([encodeCommand(CONTROL_TOPIC, { kind: "status", request })]);
     try {
       return await Promise.race([
         got,
@@ -597,8 +597,7 @@ export class ZMQRunner implements AsyncDisposable {
     done.catch(() => {}); // observed by the caller; avoids an unhandled rejection while queued
     this.maxObservedInFlight = Math.max(this.maxObservedInFlight, this.waiters.size);
     await this.cmdWriter.send([
-      PROCESS_TOPIC,
-      packSmall({
+      encodeCommand(PROCESS_TOPIC, {
         kind: "process",
         epoch,
         inputs: { ...this.tube.input, ...values },
@@ -653,7 +652,7 @@ export class ZMQRunner implements AsyncDisposable {
     const children = [...this.children.values()];
     if (this.cmdWriter !== undefined) {
       await Promise.race([
-        this.cmdWriter.send([CONTROL_TOPIC, packSmall({ kind: "quit" })]).catch(() => {}),
+        this.cmdWriter.send([encodeCommand(CONTROL_TOPIC, { kind: "quit" })]).catch(() => {}),
         new Promise((r) => setTimeout(r, 100)),
       ]);
     }
