@@ -21,7 +21,13 @@
 
 const BRAND = Symbol.for("weft.error.codes");
 
-/** Process exit statuses the CLI uses for each family of errors. */
+/**
+ * Process exit statuses the CLI uses for each family of errors.
+ * @example
+ * ```ts
+ * process.exitCode = ExitStatus.USAGE; // 2: the user's input was wrong
+ * ```
+ */
 export const ExitStatus = {
   /** Success. */
   OK: 0,
@@ -37,7 +43,13 @@ export const ExitStatus = {
   COMPONENT: 5,
 } as const;
 
-/** Options every weft error accepts. */
+/**
+ * Options every weft error accepts.
+ * @example
+ * ```ts
+ * throw new ConfigError("cannot read keys.json", { cause: err });
+ * ```
+ */
 export interface WeftErrorOptions {
   /** The error that led to this one. */
   cause?: unknown;
@@ -101,7 +113,18 @@ export class WeftError extends Error {
   }
 }
 
-/** True when `value` is a weft error with `code` (works across package copies). */
+/**
+ * True when `value` is a weft error with `code` (works across package copies).
+ * @example
+ * ```ts
+ * try {
+ *   await proxy.send(msg);
+ * } catch (err) {
+ *   if (isWeftError(err, "WEFT_ERR_PEERS_DISCONNECTION")) console.warn("peer left:", err.message);
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isWeftError(value: unknown, code?: string): value is WeftError {
   if (!(value instanceof WeftError)) return false;
   return code === undefined || value[BRAND].includes(code);
@@ -437,7 +460,13 @@ export class CommandExecutionError extends ServiceError {
   static override readonly errorCode = 3201;
 }
 
-/** Every error class of the table, for documentation and tests. */
+/**
+ * Every error class of the table, for documentation and tests.
+ * @example
+ * ```ts
+ * for (const E of ERROR_CLASSES) console.log(E.code, E.errorCode ?? "", E.name);
+ * ```
+ */
 export const ERROR_CLASSES = [
   WeftError,
   ConfigError,

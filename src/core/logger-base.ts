@@ -26,7 +26,13 @@ export interface LoggerLike {
   process(msg: string, ...args: unknown[]): void;
 }
 
-/** Options of {@link Logger}. Every option is optional. */
+/**
+ * Options of {@link Logger}. Every option is optional.
+ * @example
+ * ```ts
+ * const logger = new Logger("learner", { format: LogFormat.simple, stdoutLevel: "DEBUG" });
+ * ```
+ */
 export interface LoggerOptions {
   /** Line layout. Default `LogFormat.full`. */
   format?: LogFormat;

@@ -8,7 +8,13 @@ import { Logger } from "./logger-base.ts";
 import { LogFormat } from "./logger-format.ts";
 import { LogLevel, resolveStdoutLevel } from "./logger-levels.ts";
 
-/** Options of {@link CliLogger.init} / {@link CliLogger.passiveInit}. */
+/**
+ * Options of {@link CliLogger.init} / {@link CliLogger.passiveInit}.
+ * @example
+ * ```ts
+ * CliLogger.init({ stdoutLevel: "DEBUG" });
+ * ```
+ */
 export interface CliLoggerOptions {
   /** Lowest level shown; env `LOG_LEVEL` overrides it. Default `"INFO"`. */
   stdoutLevel?: LogLevel;

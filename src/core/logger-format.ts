@@ -36,7 +36,13 @@ export enum LogFormat {
   json = 7,
 }
 
-/** One log record before layout. */
+/**
+ * One log record before layout.
+ * @example
+ * ```ts
+ * const record: LogRecord = { time: Date.now(), level: "INFO", tag: "learner", msg: "step 10" };
+ * ```
+ */
 export interface LogRecord {
   /** Milliseconds since the epoch. */
   time: number;
@@ -47,7 +53,13 @@ export interface LogRecord {
   msg: string;
 }
 
-/** Lines of one record: `file` for the dump file, `stdout` for the terminal; `undefined` means none. */
+/**
+ * Lines of one record: `file` for the dump file, `stdout` for the terminal; `undefined` means none.
+ * @example
+ * ```ts
+ * const lines: FormattedRecord = { file: "…full line…", stdout: undefined }; // written to the file only
+ * ```
+ */
 export interface FormattedRecord {
   file: string | undefined;
   stdout: string | undefined;

@@ -8,7 +8,13 @@
 import { MessageSessionTypeError } from "./errors.ts";
 import { newId } from "./ids.ts";
 
-/** Kinds of session a {@link SessionMessage} belongs to. */
+/**
+ * Kinds of session a {@link SessionMessage} belongs to.
+ * @example
+ * ```ts
+ * const replies = await proxy.scatter("rollout", SessionType.TASK, [["actor.0", seed]]);
+ * ```
+ */
 export const SessionType = {
   /** A request that expects work and a result. */
   TASK: "task",
@@ -18,7 +24,15 @@ export const SessionType = {
 /** A session type value. */
 export type SessionType = (typeof SessionType)[keyof typeof SessionType];
 
-/** Stages of a task session. */
+/**
+ * Stages of a task session.
+ * @example
+ * ```ts
+ * if (msg instanceof SessionMessage && msg.sessionStage === TaskSessionStage.REQUEST) {
+ *   await proxy.reply(msg, { payload: result });
+ * }
+ * ```
+ */
 export const TaskSessionStage = {
   REQUEST: "task_request",
   RECEIVE: "task_receive",
@@ -27,7 +41,14 @@ export const TaskSessionStage = {
 /** A task session stage value. */
 export type TaskSessionStage = (typeof TaskSessionStage)[keyof typeof TaskSessionStage];
 
-/** Stages of a notification session. */
+/**
+ * Stages of a notification session.
+ * @example
+ * ```ts
+ * const ack = notice.reply(); // notice.sessionStage === NotificationSessionStage.REQUEST
+ * ack.sessionStage; // NotificationSessionStage.RECEIVE
+ * ```
+ */
 export const NotificationSessionStage = {
   REQUEST: "notification_request",
   RECEIVE: "notification_receive",
@@ -36,10 +57,23 @@ export const NotificationSessionStage = {
 export type NotificationSessionStage =
   (typeof NotificationSessionStage)[keyof typeof NotificationSessionStage];
 
-/** Any session stage. */
+/**
+ * Any session stage.
+ * @example
+ * ```ts
+ * const stage: SessionStage = TaskSessionStage.COMPLETE;
+ * ```
+ */
 export type SessionStage = TaskSessionStage | NotificationSessionStage;
 
-/** Fields of a new {@link Message}. */
+/**
+ * Fields of a new {@link Message}.
+ * @example
+ * ```ts
+ * const init: MessageInit<number[]> = { tag: "sum", source: "master", destination: "worker.0", payload: [1, 2] };
+ * const msg = new Message(init);
+ * ```
+ */
 export interface MessageInit<P = unknown> {
   /** What the message is about; receivers dispatch on it. */
   tag: string;
@@ -55,7 +89,13 @@ export interface MessageInit<P = unknown> {
   messageId?: string;
 }
 
-/** Changes applied by {@link Message.reply} and {@link Message.forward}. */
+/**
+ * Changes applied by {@link Message.reply} and {@link Message.forward}.
+ * @example
+ * ```ts
+ * const answer = request.reply({ payload: 42 }); // same sessionId, new messageId, tag kept
+ * ```
+ */
 export interface DeriveOptions<P = unknown> {
   /** New tag; the original's when omitted. */
   tag?: string;
@@ -118,7 +158,19 @@ export class Message<P = unknown> {
   }
 }
 
-/** Fields of a new {@link SessionMessage}. */
+/**
+ * Fields of a new {@link SessionMessage}.
+ * @example
+ * ```ts
+ * const task = new SessionMessage({
+ *   tag: "rollout",
+ *   source: "learner",
+ *   destination: "actor.0",
+ *   sessionType: SessionType.TASK,
+ *   payload: { seed: 7 },
+ * });
+ * ```
+ */
 export interface SessionMessageInit<P = unknown> extends MessageInit<P> {
   /** Task or notification. */
   sessionType: SessionType;
@@ -126,7 +178,13 @@ export interface SessionMessageInit<P = unknown> extends MessageInit<P> {
   sessionStage?: SessionStage;
 }
 
-/** Options of {@link SessionMessage.reply}. */
+/**
+ * Options of {@link SessionMessage.reply}.
+ * @example
+ * ```ts
+ * const ack = task.reply({ ackReply: true }); // stage RECEIVE instead of COMPLETE
+ * ```
+ */
 export interface SessionReplyOptions<P = unknown> extends DeriveOptions<P> {
   /** For a task: reply with RECEIVE (an acknowledgement) rather than COMPLETE. */
   ackReply?: boolean;

@@ -9,7 +9,13 @@ import { Proxy } from "../proxy/proxy.ts";
 import type { ProxyOptions } from "../proxy/options.ts";
 import { JOB_ENV } from "./env.ts";
 
-/** Options of {@link JobContext.createProxy}: the Proxy options the job does not already fix. */
+/**
+ * Options of {@link JobContext.createProxy}: the Proxy options the job does not already fix.
+ * @example
+ * ```ts
+ * const proxy = await ctx.createProxy({ expectedPeers: { learner: 1 }, driver: { protocol: "tcp" } });
+ * ```
+ */
 export type JobProxyOptions = Omit<
   ProxyOptions,
   "groupName" | "componentType" | "componentName" | "expectedPeers"

@@ -3,7 +3,13 @@
  * @module
  */
 
-/** Names of the variables; any program (not only TypeScript modules) can read them. */
+/**
+ * Names of the variables; any program (not only TypeScript modules) can read them.
+ * @example
+ * ```ts
+ * const name = process.env[JOB_ENV.name]; // "actor.2", also in a Python or shell component
+ * ```
+ */
 export const JOB_ENV = {
   /** Group name. */
   group: "WEFT_GROUP",

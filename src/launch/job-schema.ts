@@ -53,14 +53,35 @@ const jobSchema = z.strictObject({
     .refine((c) => Object.keys(c).length > 0, "must name at least one component type"),
 });
 
-/** One component type of a validated job. */
+/**
+ * One component type of a validated job.
+ * @example
+ * ```ts
+ * const actor: ComponentSpec = job.components.actor!; // { count: 4, run: "./actor.ts#main", restart: "never", … }
+ * ```
+ */
 export type ComponentSpec = z.output<typeof componentSchema>;
 
-/** What a component runs: a module's exported function, or a command line. */
+/**
+ * What a component runs: a module's exported function, or a command line.
+ * @example
+ * ```ts
+ * const entry: EntrySpec = job.components.learner!.entry;
+ * if (entry.kind === "module") console.log(entry.file, entry.exportName);
+ * else console.log(entry.argv.join(" "));
+ * ```
+ */
 export type EntrySpec =
   { kind: "module"; file: string; exportName: string } | { kind: "command"; argv: string[] };
 
-/** A validated job file. */
+/**
+ * A validated job file.
+ * @example
+ * ```ts
+ * const job: JobSpec = await loadJobFile("job.yaml");
+ * console.log(job.group, Object.keys(job.components));
+ * ```
+ */
 export interface JobSpec extends Omit<z.output<typeof jobSchema>, "components"> {
   /** Absolute path of the job file (empty when parsed from text without a path). */
   file: string;
@@ -69,7 +90,13 @@ export interface JobSpec extends Omit<z.output<typeof jobSchema>, "components"> 
 
 const MODULE_ENTRY = /^(\S+\.(?:ts|mts|js|mjs))(?:#([A-Za-z_$][\w$]*))?$/;
 
-/** Splits a command line on spaces, honouring '…' and "…" quotes (no shell is involved). */
+/**
+ * Splits a command line on spaces, honouring '…' and "…" quotes (no shell is involved).
+ * @example
+ * ```ts
+ * splitCommandLine(`python actor.py --name "actor one"`); // ["python", "actor.py", "--name", "actor one"]
+ * ```
+ */
 export function splitCommandLine(line: string): string[] {
   const out: string[] = [];
   let current = "";

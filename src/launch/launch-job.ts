@@ -10,7 +10,14 @@ import { serveMetrics, type MetricsServer } from "../observability/metrics-serve
 import type { JobSpec } from "./job-schema.ts";
 import { JobSupervisor, type JobOutcome, type SupervisorOptions } from "./supervisor.ts";
 
-/** Options of {@link launchJob}. */
+/**
+ * Options of {@link launchJob}.
+ * @example
+ * ```ts
+ * const options: LaunchOptions = { quiet: true, logDir: "logs", metricsPort: 9464, only: ["actor"] };
+ * process.exitCode = await launchJob(await loadJobFile("job.yaml"), options);
+ * ```
+ */
 export interface LaunchOptions extends Omit<SupervisorOptions, "metrics"> {
   /** Serve the job's metrics on this port (`/metrics`); 0 picks a free port. Default: no server. */
   metricsPort?: number;

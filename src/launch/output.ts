@@ -10,7 +10,13 @@ import type { Readable, Writable } from "node:stream";
 
 const COLORS = [36, 33, 32, 35, 34, 91, 96, 93, 92, 95];
 
-/** Options of {@link OutputMux}. */
+/**
+ * Options of {@link OutputMux}.
+ * @example
+ * ```ts
+ * const out = new OutputMux({ color: true, quiet: false, logDir: "logs", nameWidth: 9 });
+ * ```
+ */
 export interface OutputOptions {
   /** Where prefixed stdout lines go. Default `process.stdout`. */
   stdout?: Writable;

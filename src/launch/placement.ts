@@ -6,7 +6,13 @@
 import { BadRequestError } from "../core/errors.ts";
 import type { JobSpec } from "./job-schema.ts";
 
-/** One machine's share of a job. */
+/**
+ * One machine's share of a job.
+ * @example
+ * ```ts
+ * for (const { host, names } of placeJob(job, ["gpu1", "cpu1"])) console.log(host, names.join(", "));
+ * ```
+ */
 export interface HostShare {
   /** The machine. */
   host: string;

@@ -14,7 +14,13 @@ import { JOB_ENV } from "./env.ts";
 import type { ComponentSpec, EntrySpec, JobSpec } from "./job-schema.ts";
 import { OutputMux, type OutputOptions } from "./output.ts";
 
-/** Options of {@link JobSupervisor}. */
+/**
+ * Options of {@link JobSupervisor}.
+ * @example
+ * ```ts
+ * const sup = new JobSupervisor(job, { only: ["actor.2"], gracePeriodMs: 2000, discovery: "redis://127.0.0.1:6379" });
+ * ```
+ */
 export interface SupervisorOptions extends Omit<OutputOptions, "nameWidth"> {
   /** Start only these component types or names (`actor`, `actor.2`). Default all. */
   only?: string[];
@@ -30,7 +36,14 @@ export interface SupervisorOptions extends Omit<OutputOptions, "nameWidth"> {
   discovery?: string;
 }
 
-/** How one component ended. */
+/**
+ * How one component ended.
+ * @example
+ * ```ts
+ * const { components } = await sup.done;
+ * for (const c of components) console.log(c.name, c.status ?? c.signal, `${c.restarts} restarts`);
+ * ```
+ */
 export interface ComponentOutcome {
   name: string;
   type: string;
@@ -42,7 +55,14 @@ export interface ComponentOutcome {
   pid: number | undefined;
 }
 
-/** How the job ended. */
+/**
+ * How the job ended.
+ * @example
+ * ```ts
+ * const outcome = await sup.done;
+ * if (outcome.failed) console.error(`${outcome.failed.name}: ${outcome.failed.reason}`);
+ * ```
+ */
 export interface JobOutcome {
   /** Every component exited with status 0. */
   ok: boolean;

@@ -12,7 +12,14 @@ import {
   type MetricValue,
 } from "prom-client";
 
-/** A process's metrics as `registry.getMetricsAsJSON()` returns them. */
+/**
+ * A process's metrics as `registry.getMetricsAsJSON()` returns them.
+ * @example
+ * ```ts
+ * const snapshot: MetricsSnapshot = await registry.getMetricsAsJSON();
+ * jobMetrics.report("actor.0", snapshot);
+ * ```
+ */
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**

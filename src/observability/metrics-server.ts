@@ -6,7 +6,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError } from "../core/errors.ts";
 
-/** Options of {@link serveMetrics}. */
+/**
+ * Options of {@link serveMetrics}.
+ * @example
+ * ```ts
+ * await serveMetrics({ port: 0, host: "0.0.0.0", render: () => registry.metrics() });
+ * ```
+ */
 export interface MetricsServerOptions {
   /** TCP port; 0 picks a free one. */
   port: number;
@@ -18,7 +24,15 @@ export interface MetricsServerOptions {
   contentType?: string;
 }
 
-/** A running metrics server. */
+/**
+ * A running metrics server.
+ * @example
+ * ```ts
+ * const server = await serveMetrics({ port: 0, render: () => registry.metrics() });
+ * console.log(`scrape ${server.url}`); // http://127.0.0.1:<port>/metrics
+ * await server.close();
+ * ```
+ */
 export interface MetricsServer {
   /** The port actually bound. */
   readonly port: number;

@@ -5,7 +5,14 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** Counters a proxy keeps (the shape of `Proxy.getStats()`). */
+/**
+ * Counters a proxy keeps (the shape of `Proxy.getStats()`).
+ * @example
+ * ```ts
+ * const stats: ProxyStatsLike = proxy.getStats();
+ * console.log(stats.messagesSent, stats.dropped);
+ * ```
+ */
 export interface ProxyStatsLike {
   messagesSent: number;
   messagesReceived: number;
@@ -16,7 +23,14 @@ export interface ProxyStatsLike {
   cached: number;
 }
 
-/** What {@link ProxyMetrics} reads from a proxy. */
+/**
+ * What {@link ProxyMetrics} reads from a proxy.
+ * @example
+ * ```ts
+ * const measured: MeasuredProxy = await Proxy.create(options); // any Proxy is one
+ * new ProxyMetrics().track(measured);
+ * ```
+ */
 export interface MeasuredProxy {
   readonly name: string;
   readonly componentType: string;
@@ -25,7 +39,13 @@ export interface MeasuredProxy {
   receiveById(ids: readonly string[], options?: { timeoutMs?: number }): Promise<unknown[]>;
 }
 
-/** Options of {@link ProxyMetrics}. */
+/**
+ * Options of {@link ProxyMetrics}.
+ * @example
+ * ```ts
+ * const metrics = new ProxyMetrics({ registry: new Registry(), latencyBuckets: [0.001, 0.01, 0.1, 1] });
+ * ```
+ */
 export interface ProxyMetricsOptions {
   /** Registry the metrics are created in. Default a new `Registry`. */
   registry?: Registry;
