@@ -63,6 +63,11 @@ void describe("weft tube CLI", () => {
     const r = await cli(["run", `${EX}word-letters.yaml`, "-i", "word=abc", "--jsonl"]);
     assert.deepEqual(r.out, ['{"word":"ABC","count":3}']);
   });
+  void it("run word-letters (map + gather) with --runner zmq", async () => {
+    const r = await cli(["run", `${EX}word-letters.yaml`, "--runner", "zmq", "-i", "word=weft", "--jsonl"]);
+    assert.equal(r.status, 0);
+    assert.deepEqual(r.out, ['{"word":"WEFT","count":4}']);
+  });
   void it("check prints generations", async () => {
     const r = await cli(["check", `${EX}word-letters.yaml`]);
     assert.equal(r.status, 0);
