@@ -391,29 +391,18 @@ export class Task {
   waitFor(event: string, options: WaitForOptions = {}): Promise<unknown[] | undefined> {
     const timeoutMs = options.timeoutMs ?? Infinity;
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        this.#stopWaiters.delete(onStop);
-        this.off(event, listener);
-      };
-      const listener = (...args: unknown[]): void => {
-        done();
-        resolve(args);
-      };
-      const onStop = (e: Error): void => {
-        done();
-        reject(e);
-      };
-      this.once(event, listener);
-      this.#stopWaiters.add(onStop);
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          done();
-          if (options.ignoreTimeoutException === true) resolve(undefined);
-          else reject(new TimeoutError(`no "${event}" event within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
+      // One object per wait and no closures: a request/reply loop calls this once per message.
+      const w = new EventWait(
+        this,
+        this.#stopWaiters,
+        event,
+        resolve,
+        reject,
+        options.ignoreTimeoutException === true,
+      );
+      this.once(event, w.listener);
+      this.#stopWaiters.add(w.onStop);
+      if (Number.isFinite(timeoutMs)) w.timer = setTimeout(waitTimedOut, timeoutMs, w, timeoutMs);
     });
   }
 
@@ -604,6 +593,48 @@ export class Task {
       throw ex.error;
     }
   }
+}
+
+/** State of one {@link Task.waitFor}. */
+class EventWait {
+  timer: NodeJS.Timeout | undefined;
+  readonly listener: Listener;
+  readonly onStop: (e: Error) => void;
+
+  constructor(
+    readonly task: Task,
+    readonly stopWaiters: Set<(e: Error) => void>,
+    readonly event: string,
+    readonly resolve: (args: unknown[] | undefined) => void,
+    readonly reject: (e: unknown) => void,
+    readonly ignoreTimeout: boolean,
+  ) {
+    this.listener = this.#fire.bind(this);
+    this.onStop = this.#stop.bind(this);
+  }
+
+  /** Ends the wait: its event came, it timed out, or the task stopped. */
+  end(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.stopWaiters.delete(this.onStop);
+    this.task.off(this.event, this.listener);
+  }
+
+  #fire(...args: unknown[]): void {
+    this.end();
+    this.resolve(args);
+  }
+
+  #stop(e: Error): void {
+    this.end();
+    this.reject(e);
+  }
+}
+
+function waitTimedOut(w: EventWait, timeoutMs: number): void {
+  w.end();
+  if (w.ignoreTimeout) w.resolve(undefined);
+  else w.reject(new TimeoutError(`no "${w.event}" event within ${timeoutMs} ms`));
 }
 
 /**
