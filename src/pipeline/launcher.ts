@@ -41,6 +41,8 @@ export interface RunnerOptions {
   labels?: Iterable<string>;
   /** Id of the first node. Default 0. */
   nodeIds?: number;
+  /** CURVE keys of every tcp link (see {@link ParallelOptions.curve}). Default: plain tcp. */
+  curve?: ParallelOptions["curve"];
   /** Re-run `main` in the same worker after an error. Default `false`. */
   autoRecover?: boolean;
   /** Most re-runs of `main` with `autoRecover`. Default 3. */
@@ -96,6 +98,7 @@ export function runner(options: RunnerOptions = {}): (entry: string) => Promise<
             ...(hosts === undefined ? {} : { nodeAddresses: [...hosts] }),
             ...(options.bindAddress === undefined ? {} : { bindAddress: options.bindAddress }),
             ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+            ...(options.curve === undefined ? {} : { curve: options.curve }),
           };
           const config = {
             entry,

@@ -14,6 +14,12 @@ import { ConfigError, TimeoutError } from "../core/errors.ts";
 import { packSmall, packValue, unpackSmall, unpackValue } from "../core/codec.ts";
 import { removeIpcFile } from "../transport/addresses.ts";
 import { readLoop } from "../transport/socket-reader.ts";
+import {
+  applyCurveServer,
+  normalizeCurve,
+  registerZapDomain,
+  type CurveOptions,
+} from "../transport/curve.ts";
 import { discoverGroup, type GroupDiscovery } from "./discovery.ts";
 import { runner } from "./launcher.ts";
 import { PeerLink, type LinkState } from "./peer-link.ts";
@@ -52,6 +58,14 @@ export interface ParallelOptions extends EndpointOptions {
   maxQueuedWhilePeerDown?: number;
   /** ZMQ_SNDHWM of every link, in messages (each a batch of events). Default 1000. */
   sendHighWaterMark?: number;
+  /**
+   * CURVE for tcp links: traffic is encrypted and this node accepts only clients whose public key is in
+   * `allowedPublicKeys` (default: its own, for a job sharing one key pair; checked by the process's ZAP
+   * handler). Links this node dials expect the other node's server key to be `peerPublicKey` (default:
+   * this node's own public key). ipc links are not affected (their files are private to the user).
+   * Default: plain tcp.
+   */
+  curve?: CurveOptions & { peerPublicKey?: string };
 }
 
 /** Options of {@link Parallel.close}. */
@@ -128,12 +142,18 @@ export class Parallel implements TaskRouter {
   #peerListeners = new Set<(peer: PeerInfo) => void>();
   #discovery: GroupDiscovery | undefined;
   #dialed: string[] = [];
+  #curve: (Required<CurveOptions> & { peerPublicKey: string }) | undefined;
+  #releaseZap: (() => void) | undefined;
 
   private constructor(options: ParallelOptions) {
     this.nodeId = options.nodeId;
     this.labels = new Set(options.labels ?? []);
     this.#options = options;
     this.#maxBuffered = options.maxBufferedPerEvent ?? 10_000;
+    if (options.curve !== undefined && (options.protocol ?? "ipc") === "tcp") {
+      const curve = normalizeCurve(options.curve);
+      this.#curve = { ...curve, peerPublicKey: options.curve.peerPublicKey ?? curve.publicKey };
+    }
   }
 
   /**
@@ -286,6 +306,7 @@ export class Parallel implements TaskRouter {
     this.#pull.close();
     await this.#reading;
     await this.#discovery?.close();
+    this.#releaseZap?.();
     removeIpcFile(this.#endpoint);
   }
 
@@ -294,6 +315,13 @@ export class Parallel implements TaskRouter {
   async #link(): Promise<void> {
     const o = this.#options;
     const tcp = (o.protocol ?? "ipc") === "tcp";
+    const curve = this.#curve;
+    if (curve !== undefined) {
+      // The ZAP domain names this node, so each node's allowed keys are its own even within one process.
+      const domain = `weft.pipeline.${o.jobId ?? "job"}.${this.nodeId}.${process.pid}`;
+      this.#releaseZap = await registerZapDomain(domain, curve.allowedPublicKeys);
+      applyCurveServer(this.#pull, curve, domain);
+    }
     let advertised: string;
     if (o.redisUrl !== undefined && tcp) {
       const host = o.nodeAddresses?.[this.nodeId] ?? o.address ?? "127.0.0.1";
@@ -383,6 +411,9 @@ export class Parallel implements TaskRouter {
       ...(o.maxQueuedPerPeer === undefined ? {} : { maxQueued: o.maxQueuedPerPeer }),
       ...(o.maxQueuedWhilePeerDown === undefined ? {} : { maxQueuedWhileDown: o.maxQueuedWhilePeerDown }),
       ...(o.sendHighWaterMark === undefined ? {} : { sendHighWaterMark: o.sendHighWaterMark }),
+      ...(this.#curve === undefined
+        ? {}
+        : { curve: { ...this.#curve, serverPublicKey: this.#curve.peerPublicKey } }),
       onState: (l) => {
         for (const fn of this.#peerListeners) fn(info(l));
       },

@@ -7,6 +7,7 @@
  * @module
  */
 import { Push } from "zeromq";
+import { applyCurveClient, type CurveKeyPair } from "../transport/curve.ts";
 import { encodeBatch, type OutRecord } from "./wire.ts";
 
 /** State of a link: `connecting` until the first connection, `up`, `down` after a disconnect, `gone` once closed. */
@@ -24,6 +25,11 @@ export interface PeerLinkOptions {
   lingerMs?: number;
   /** Called on every state change. */
   onState?: (link: PeerLink, state: LinkState) => void;
+  /**
+   * CURVE client keys (ZMQ_CURVE_PUBLICKEY / _SECRETKEY) and the peer's server key (ZMQ_CURVE_SERVERKEY),
+   * for a tcp peer whose socket is a CURVE server. Default: plain.
+   */
+  curve?: CurveKeyPair & { serverPublicKey: string };
 }
 
 const MAX_BATCH_RECORDS = 8192;
@@ -64,6 +70,8 @@ export class PeerLink {
       linger: options.lingerMs ?? 1000,
       sendHighWaterMark: options.sendHighWaterMark ?? 1000,
     });
+    if (options.curve !== undefined && endpoint.startsWith("tcp://"))
+      applyCurveClient(this.#socket, options.curve, options.curve.serverPublicKey);
     this.#socket.events.on("connect", () => this.#setState("up"));
     this.#socket.events.on("disconnect", () => this.#setState("down"));
     this.#socket.connect(endpoint);
