@@ -63,8 +63,8 @@ export class ReplyRegistry {
 
   /** Starts tracking a request. */
   register(requestId: string, nodeId: string, callback?: ReplyCallback): void {
-    this.recent.delete(requestId);
-    this.older.delete(requestId);
+    // A settled record of the same id needs no removal: lookups ask `waiting` first, and settling
+    // this one overwrites it in `recent`, which is asked before `older`.
     this.waiting.set(requestId, { requestId, nodeId, state: "pending", warnedDuplicate: false, callback });
   }
 
