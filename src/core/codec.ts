@@ -1,10 +1,12 @@
 /**
  * The wire codec: one weft message ⇄ a list of frames.
  *
- * Frame 0 is a msgpack header array, frame 1 the msgpack body (the payload), then one raw frame per binary
- * attachment. Typed arrays and Buffers of at least `attachmentThreshold` bytes are not copied into the
- * body: the body holds a small reference (msgpack ext type 0x30) and the bytes travel as their own frame,
- * sharing memory with the caller's array. `docs/wire-protocol.md` documents every byte.
+ * Frame 0 is one msgpack array holding the header fields and, as its last element, the payload; then one
+ * raw frame per binary attachment. Typed arrays and Buffers of at least `attachmentThreshold` bytes are
+ * not copied into the payload: it holds a small reference (msgpack ext type 0x30) and the bytes travel as
+ * their own frame, sharing memory with the caller's array. A small message is therefore a single frame
+ * made by a single msgpack call. Messages of wire version 1 (header and body in two frames) are still
+ * decoded. `docs/wire-protocol.md` documents every byte.
  *
  * msgpackr is configured here and only here, for plain standard msgpack (`useRecords: false`).
  * @module
@@ -14,7 +16,9 @@ import { DecodeError, EncodeError } from "./errors.ts";
 import { Message, SessionMessage, type SessionStage, type SessionType } from "./message.ts";
 
 /** Version of the wire format written in every header. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
+/** The previous wire version (header frame, body frame, attachments), still accepted by the decoder. */
+export const LEGACY_WIRE_VERSION = 1;
 /** msgpack ext type of an attachment reference inside the body. */
 export const ATTACHMENT_EXT_TYPE = 0x30;
 /** msgpack ext type of a `Map` (data: msgpack array `[k1, v1, k2, v2, …]`). */
@@ -88,7 +92,7 @@ function kindOf(view: ArrayBufferView): Kind | undefined {
   }
 }
 
-/** Placeholder for a binary value that travels as frame `2 + index`. */
+/** Placeholder for attachment `index` (frame `1 + index`; frame `2 + index` in wire version 1). */
 class AttachmentRef {
   /** msgpack `[index, kind, length]`, packed before the body so that packing never re-enters msgpackr. */
   readonly bytes: Buffer;
@@ -110,6 +114,8 @@ const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: "bigi
 // Attachment frames of the message being decoded; set only for the synchronous span of one unpack.
 let decodingAttachments: readonly Uint8Array[] | undefined;
 let decodingUsed: boolean[] = [];
+// True while only the header fields of a version 2 frame are wanted: references decode as null.
+let skippingAttachments = false;
 
 addExtension({
   Class: AttachmentRef,
@@ -213,6 +219,7 @@ function readAttachmentRef(data: Uint8Array): unknown[] {
 }
 
 function resolveAttachment(ref: unknown): unknown {
+  if (skippingAttachments) return null;
   if (decodingAttachments === undefined) throw new DecodeError("attachment reference outside a message body");
   if (!Array.isArray(ref) || ref.length !== 3)
     throw new DecodeError("attachment reference is not [index, kind, length]");
@@ -380,7 +387,7 @@ export function unpackSmall(bytes: Uint8Array): unknown {
 }
 
 /**
- * Encodes a message into frames: `[header, body, ...attachments]`.
+ * Encodes a message into frames: `[header and payload, ...attachments]` (wire version 2).
  * Throws {@link EncodeError} when the message exceeds the size or frame limits.
  * @example
  * ```ts
@@ -389,25 +396,34 @@ export function unpackSmall(bytes: Uint8Array): unknown {
  * ```
  */
 export function encodeMessage(message: Message, options: CodecOptions = {}): Uint8Array[] {
-  const { body, attachments } = packValue(message.payload, options);
+  const attachments: Uint8Array[] = [];
+  const threshold = options.attachmentThreshold ?? DEFAULT_ATTACHMENT_THRESHOLD;
   const session = message instanceof SessionMessage;
-  const header = packr.pack([
-    WIRE_VERSION,
-    session ? FLAG_SESSION : 0,
-    message.tag,
-    message.source,
-    message.destination,
-    message.sessionId,
-    message.messageId,
-    session ? message.sessionType : null,
-    session ? message.sessionStage : null,
-    attachments.length,
-  ]);
-  const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
-  if (attachments.length + 2 > maxFrames) {
-    throw new EncodeError(`message has ${attachments.length + 2} frames, over the limit of ${maxFrames}`);
+  let head: Buffer;
+  try {
+    const payload = extract(message.payload, attachments, threshold, 0);
+    head = packr.pack([
+      WIRE_VERSION,
+      session ? FLAG_SESSION : 0,
+      message.tag,
+      message.source,
+      message.destination,
+      message.sessionId,
+      message.messageId,
+      session ? message.sessionType : null,
+      session ? message.sessionStage : null,
+      attachments.length,
+      payload,
+    ]);
+  } catch (err) {
+    if (err instanceof EncodeError) throw err;
+    throw new EncodeError(`value cannot be encoded: ${(err as Error).message}`, { cause: err });
   }
-  let total = header.byteLength + body.byteLength;
+  const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
+  if (attachments.length + 1 > maxFrames) {
+    throw new EncodeError(`message has ${attachments.length + 1} frames, over the limit of ${maxFrames}`);
+  }
+  let total = head.byteLength;
   for (const a of attachments) total += a.byteLength;
   const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (total > max) {
@@ -415,7 +431,9 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
       `message "${message.tag}" to ${message.destination} is ${total} bytes, over the limit of ${max}; raise maxMessageBytes or split the payload`,
     );
   }
-  return [header, body, ...attachments];
+  if (attachments.length === 0) return [head];
+  attachments.unshift(head);
+  return attachments;
 }
 
 /** Decoded header fields (see docs/wire-protocol.md). */
@@ -432,36 +450,48 @@ export interface WireHeader {
   attachmentCount: number;
 }
 
-/**
- * Decodes and checks the header frame alone (cheap: used to route before decoding the body).
- * @example
- * ```ts
- * const { tag, source } = decodeHeader(frames[0]);
- * ```
- */
-export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
-  if (frame === undefined) throw new DecodeError("message has no header frame");
-  const h = unpackSmall(frame);
-  if (!Array.isArray(h) || h.length !== 10) throw new DecodeError("header is not a 10-element msgpack array");
-  const [version, flags, tag, source, destination, sessionId, messageId, sessionType, sessionStage, count] =
-    h as unknown[];
-  if (version !== WIRE_VERSION) {
+/** Number of elements of the msgpack array `frame` starts with, or -1 when it does not start with one. */
+function leadingArrayLength(frame: Uint8Array): number {
+  const b = frame[0];
+  if (b === undefined) return -1;
+  if (b >= 0x90 && b <= 0x9f) return b - 0x90;
+  if (b === 0xdc && frame.length >= 3) return ((frame[1] as number) << 8) | (frame[2] as number);
+  if (b === 0xdd && frame.length >= 5) {
+    return (
+      (frame[1] as number) * 0x1000000 +
+      (((frame[2] as number) << 16) | ((frame[3] as number) << 8) | (frame[4] as number))
+    );
+  }
+  return -1;
+}
+
+/** Checks the ten header fields at the start of `h` (both wire versions share them). */
+function checkHeader(h: readonly unknown[], expectedVersion: number): WireHeader {
+  const version = h[0];
+  const flags = h[1];
+  const tag = h[2];
+  const source = h[3];
+  const destination = h[4];
+  const sessionId = h[5];
+  const messageId = h[6];
+  const sessionType = h[7];
+  const sessionStage = h[8];
+  const count = h[9];
+  if (version !== expectedVersion) {
     throw new DecodeError(
-      `wire version ${String(version)} is not supported (this weft speaks ${WIRE_VERSION})`,
+      `wire version ${String(version)} is not supported here (this weft speaks ${WIRE_VERSION} and reads ${LEGACY_WIRE_VERSION}; ` +
+        `a version ${LEGACY_WIRE_VERSION} header has 10 fields, a version ${WIRE_VERSION} one 11)`,
     );
   }
   if (typeof flags !== "number" || !Number.isInteger(flags))
     throw new DecodeError("header flags are not an integer");
-  for (const [name, v] of [
-    ["tag", tag],
-    ["source", source],
-    ["destination", destination],
-    ["sessionId", sessionId],
-    ["messageId", messageId],
-  ] as const) {
-    if (typeof v !== "string") throw new DecodeError(`header field ${name} is not a string`);
-  }
-  if ((flags & FLAG_SESSION) !== 0 && (typeof sessionType !== "string" || typeof sessionStage !== "string")) {
+  if (typeof tag !== "string") throw new DecodeError("header field tag is not a string");
+  if (typeof source !== "string") throw new DecodeError("header field source is not a string");
+  if (typeof destination !== "string") throw new DecodeError("header field destination is not a string");
+  if (typeof sessionId !== "string") throw new DecodeError("header field sessionId is not a string");
+  if (typeof messageId !== "string") throw new DecodeError("header field messageId is not a string");
+  const session = (flags & FLAG_SESSION) !== 0;
+  if (session && (typeof sessionType !== "string" || typeof sessionStage !== "string")) {
     throw new DecodeError("session message header lacks its session type or stage");
   }
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
@@ -470,19 +500,80 @@ export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
   return {
     version,
     flags,
-    tag: tag as string,
-    source: source as string,
-    destination: destination as string,
-    sessionId: sessionId as string,
-    messageId: messageId as string,
-    sessionType: (flags & FLAG_SESSION) !== 0 ? (sessionType as SessionType) : null,
-    sessionStage: (flags & FLAG_SESSION) !== 0 ? (sessionStage as SessionStage) : null,
+    tag,
+    source,
+    destination,
+    sessionId,
+    messageId,
+    sessionType: session ? (sessionType as SessionType) : null,
+    sessionStage: session ? (sessionStage as SessionStage) : null,
     attachmentCount: count,
   };
 }
 
 /**
- * Decodes frames made by {@link encodeMessage}. Anything malformed raises {@link DecodeError}.
+ * Decodes and checks the header fields of a message's first frame (either wire version). For a version 1
+ * header frame this is cheap; a version 2 first frame also holds the payload, which is read and dropped
+ * (attachment references are not resolved).
+ * @example
+ * ```ts
+ * const { tag, source } = decodeHeader(frames[0]);
+ * ```
+ */
+export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
+  if (frame === undefined) throw new DecodeError("message has no header frame");
+  if (!(frame instanceof Uint8Array)) throw new DecodeError("every frame must be bytes");
+  const length = leadingArrayLength(frame);
+  if (length !== 10 && length !== 11) {
+    throw new DecodeError("header is not a 10-element (version 1) or 11-element (version 2) msgpack array");
+  }
+  const previous = skippingAttachments;
+  // A version 1 header holds no references at all: one there stays an error.
+  skippingAttachments = length === 11;
+  let h: unknown;
+  try {
+    h = unpackSmall(frame);
+  } finally {
+    skippingAttachments = previous;
+  }
+  if (!Array.isArray(h) || h.length !== length) throw new DecodeError("header is not a msgpack array");
+  return checkHeader(h, length === 10 ? LEGACY_WIRE_VERSION : WIRE_VERSION);
+}
+
+/** Empty attachment list shared by single-frame messages. */
+const NO_FRAMES: readonly Uint8Array[] = [];
+
+/** A decoded message from its checked header and payload. */
+function buildMessage(header: WireHeader, payload: unknown): Message {
+  if (header.sessionType === null) {
+    return new Message({
+      tag: header.tag,
+      source: header.source,
+      destination: header.destination,
+      payload,
+      sessionId: header.sessionId,
+      messageId: header.messageId,
+    });
+  }
+  try {
+    return new SessionMessage({
+      tag: header.tag,
+      source: header.source,
+      destination: header.destination,
+      payload,
+      sessionId: header.sessionId,
+      messageId: header.messageId,
+      sessionType: header.sessionType,
+      sessionStage: header.sessionStage as SessionStage,
+    });
+  } catch (err) {
+    throw new DecodeError(`invalid session fields: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Decodes frames made by {@link encodeMessage} (wire version 2) or by a version 1 encoder (header frame,
+ * body frame, attachments). Anything malformed raises {@link DecodeError}.
  * @example
  * ```ts
  * const message = decodeMessage(await socket.receive());
@@ -490,41 +581,47 @@ export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
  */
 export function decodeMessage(frames: readonly Uint8Array[], options: CodecOptions = {}): Message {
   if (!Array.isArray(frames)) throw new DecodeError("frames must be an array");
+  const n = frames.length;
+  if (n < 1) throw new DecodeError("message has no frames");
   const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
-  if (frames.length < 2)
-    throw new DecodeError(`message has ${frames.length} frames; at least 2 are required`);
-  if (frames.length > maxFrames)
-    throw new DecodeError(`message has ${frames.length} frames, over the limit of ${maxFrames}`);
+  if (n > maxFrames) throw new DecodeError(`message has ${n} frames, over the limit of ${maxFrames}`);
   let total = 0;
-  for (const f of frames) {
+  for (let i = 0; i < n; i++) {
+    const f: unknown = frames[i];
     if (!(f instanceof Uint8Array)) throw new DecodeError("every frame must be bytes");
     total += f.byteLength;
   }
   const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (total > max) throw new DecodeError(`message is ${total} bytes, over the limit of ${max}`);
+  const first = frames[0] as Uint8Array;
+  const length = leadingArrayLength(first);
+  if (length === 10) return decodeLegacy(frames);
+  if (length !== 11) {
+    throw new DecodeError(
+      "first frame is not an 11-element (version 2) or 10-element (version 1) msgpack header array",
+    );
+  }
+  const h = unpackValue(first, n === 1 ? NO_FRAMES : frames.slice(1));
+  if (!Array.isArray(h) || h.length !== 11) throw new DecodeError("first frame is not a msgpack array");
+  const header = checkHeader(h, WIRE_VERSION);
+  if (header.attachmentCount !== n - 1) {
+    throw new DecodeError(
+      `header announces ${header.attachmentCount} attachments but ${n - 1} frames follow`,
+    );
+  }
+  return buildMessage(header, h[10]);
+}
+
+/** Version 1: `[header (10 fields), body, ...attachments]`. */
+function decodeLegacy(frames: readonly Uint8Array[]): Message {
+  if (frames.length < 2) {
+    throw new DecodeError(`a version 1 message has at least 2 frames; this one has ${frames.length}`);
+  }
   const header = decodeHeader(frames[0]);
   if (header.attachmentCount !== frames.length - 2) {
     throw new DecodeError(
       `header announces ${header.attachmentCount} attachments but ${frames.length - 2} frames follow`,
     );
   }
-  const payload = unpackValue(frames[1] as Uint8Array, frames.slice(2));
-  const init = {
-    tag: header.tag,
-    source: header.source,
-    destination: header.destination,
-    payload,
-    sessionId: header.sessionId,
-    messageId: header.messageId,
-  };
-  if (header.sessionType === null) return new Message(init);
-  try {
-    return new SessionMessage({
-      ...init,
-      sessionType: header.sessionType,
-      sessionStage: header.sessionStage as SessionStage,
-    });
-  } catch (err) {
-    throw new DecodeError(`invalid session fields: ${(err as Error).message}`, { cause: err });
-  }
+  return buildMessage(header, unpackValue(frames[1] as Uint8Array, frames.slice(2)));
 }

@@ -13,6 +13,14 @@ function ext(type: number, data: Uint8Array): Uint8Array {
 }
 
 const VALID_HEADER = [1, 0, "t", "a", "b", "s", "m", null, null, 1];
+const VALID_HEADER_V2 = [2, 0, "t", "a", "b", "s", "m", null, null, 1];
+
+/** A version 2 first frame: the header fields of `fields` followed by the raw msgpack `payload`. */
+function firstFrame(fields: unknown[], payload: Uint8Array): Uint8Array {
+  const head = packSmall(fields);
+  // fields has 10 elements (fixarray 0x9a): one more element makes it 0x9b.
+  return Uint8Array.from([0x9b, ...head.subarray(1), ...payload]);
+}
 
 void describe("codec fuzz", () => {
   void it(`raises only DecodeError on ${ITERATIONS} random and mutated frame sets`, () => {
@@ -102,6 +110,32 @@ void describe("codec fuzz", () => {
           new Uint8Array(4),
         ];
       },
+      header2: (f) => {
+        const h = [...VALID_HEADER_V2] as unknown[];
+        h[rng.int(h.length + 1)] = rng.pick([1, 3, -1, "2", 2.5, null, false, [], {}, 2n ** 70n, "task"]);
+        if (rng.int(4) === 0) h[1] = 1;
+        if (rng.int(3) === 0) h[9] = f.length - 1;
+        h.push(arbitraryValue(rng, { maxDepth: 2 }));
+        if (rng.int(5) === 0) h.length = rng.int(14);
+        f[0] = packSmall(h);
+        return f;
+      },
+      badRef2: () => {
+        const ref = rng.pick<unknown>([
+          [1, "float32", 1],
+          [-1, "uint8", 1],
+          [0, "toString", 1],
+          [0, "float64", 3],
+          [0, "buffer", 99],
+          [0, "uint8", 4],
+          null,
+        ]);
+        const refBytes = ext(0x30, packSmall(ref));
+        const payload = rng.int(2) === 0 ? refBytes : Uint8Array.from([0x92, ...refBytes, ...refBytes]);
+        const frames = [firstFrame(VALID_HEADER_V2, payload), new Uint8Array(4)];
+        if (rng.int(3) === 0) frames.push(new Uint8Array(4));
+        return frames;
+      },
       exts: (f) => {
         const type = rng.pick([
           0x30, 0x31, 0x42, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 0x62, 0xff, 0x00, 0x10,
@@ -128,6 +162,7 @@ void describe("codec fuzz", () => {
       },
       deepNesting: () => [packSmall(VALID_HEADER).subarray(0, 0), new Uint8Array(3000).fill(0x91)],
       nested: () => [packSmall(VALID_HEADER), new Uint8Array(200).fill(0x91), new Uint8Array(1)],
+      nested2: () => [firstFrame(VALID_HEADER_V2, new Uint8Array(200).fill(0x91)), new Uint8Array(1)],
       randomMsgpack: () => [
         packSmall(arbitraryValue(rng, { maxDepth: 2 })),
         packSmall(arbitraryValue(rng, { maxDepth: 2 })),
@@ -169,6 +204,11 @@ void describe("codec fuzz", () => {
     // Nesting deep enough to overflow the stack, once (it is slow to unwind): still a DecodeError.
     assert.throws(
       () => decodeMessage([packSmall(VALID_HEADER), new Uint8Array(200_000).fill(0x91), new Uint8Array(1)]),
+      DecodeError,
+    );
+    assert.throws(
+      () =>
+        decodeMessage([firstFrame(VALID_HEADER_V2, new Uint8Array(200_000).fill(0x91)), new Uint8Array(1)]),
       DecodeError,
     );
     for (const [name, n] of rejected) assert.ok(n > 0, `mutation ${name} never produced a DecodeError`);

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { decodeMessage, encodeMessage, packValue } from "../../../src/core/codec.ts";
+import { decodeHeader, decodeMessage, encodeMessage, packValue } from "../../../src/core/codec.ts";
+import { DecodeError } from "../../../src/core/errors.ts";
 import { Message, SessionMessage, SessionType } from "../../../src/core/message.ts";
 
 /** An msgpack ext value as a foreign reader sees it. */
@@ -147,7 +148,7 @@ function w(value: unknown): number[] {
 }
 
 void describe("codec output is plain msgpack", () => {
-  void it("has a header of 10 fields any msgpack reader can read", () => {
+  void it("writes one array of 10 header fields and the payload that any msgpack reader can read", () => {
     const m = new SessionMessage({
       tag: "sum",
       source: "master",
@@ -156,8 +157,10 @@ void describe("codec output is plain msgpack", () => {
       payload: new Float32Array(512),
     });
     const frames = encodeMessage(m);
-    assert.deepEqual(readMsgpack(frames[0] as Uint8Array), [
-      1,
+    assert.equal(frames.length, 2, "first frame and one attachment");
+    const first = readMsgpack(frames[0] as Uint8Array) as unknown[];
+    assert.deepEqual(first.slice(0, 10), [
+      2,
       1,
       "sum",
       "master",
@@ -168,10 +171,15 @@ void describe("codec output is plain msgpack", () => {
       "task_request",
       1,
     ]);
+    const ref = first[10] as Ext;
+    assert.equal(ref.type, 0x30);
+    assert.deepEqual(readMsgpack(ref.data), [0, "float32", 512]);
+    assert.equal((frames[1] as Uint8Array).byteLength, 2048);
     const plain = encodeMessage(new Message({ tag: "t", source: "a", destination: "b" }));
+    assert.equal(plain.length, 1, "a message without attachments is one frame");
     const h = readMsgpack(plain[0] as Uint8Array) as unknown[];
-    assert.deepEqual([h[1], h[7], h[8], h[9]], [0, null, null, 0]);
-    assert.ok(readMsgpack(plain[1] as Uint8Array) instanceof Ext, "undefined payload is ext 0");
+    assert.deepEqual([h.length, h[1], h[7], h[8], h[9]], [11, 0, null, null, 0]);
+    assert.ok(h[10] instanceof Ext, "undefined payload is ext 0");
   });
 
   void it("writes every body type as the documented msgpack", () => {
@@ -218,14 +226,20 @@ void describe("codec output is plain msgpack", () => {
 
   void it("decodes a message written by hand as a foreign client would", () => {
     const floats = new Float32Array([1.5, -2, 3.25, 0]);
-    const header = w([1, 0, "sum", "py", "w.0", "session-1", "message-1", null, null, 1]);
-    const body = w({
-      n: 3,
-      raw: Uint8Array.of(9, 8),
-      w: new Ext(0x30, Uint8Array.from(w([0, "float32", 4]))),
-    });
-    const frames = [Uint8Array.from(header), Uint8Array.from(body), new Uint8Array(floats.buffer.slice(0))];
-    const m = decodeMessage(frames);
+    const first = w([
+      2,
+      0,
+      "sum",
+      "py",
+      "w.0",
+      "session-1",
+      "message-1",
+      null,
+      null,
+      1,
+      { n: 3, raw: Uint8Array.of(9, 8), w: new Ext(0x30, Uint8Array.from(w([0, "float32", 4]))) },
+    ]);
+    const m = decodeMessage([Uint8Array.from(first), new Uint8Array(floats.buffer.slice(0))]);
     assert.deepEqual(
       [m.tag, m.source, m.destination, m.sessionId, m.messageId],
       ["sum", "py", "w.0", "session-1", "message-1"],
@@ -235,5 +249,30 @@ void describe("codec output is plain msgpack", () => {
     assert.deepEqual([...p.raw], [9, 8]);
     assert.ok(p.w instanceof Float32Array);
     assert.deepEqual([...p.w], [1.5, -2, 3.25, 0]);
+    const header = decodeHeader(Uint8Array.from(first));
+    assert.deepEqual([header.version, header.tag, header.attachmentCount], [2, "sum", 1]);
+  });
+
+  void it("still decodes a version 1 message (header frame, body frame, attachments)", () => {
+    const floats = new Float32Array([1.5, -2, 3.25, 0]);
+    const header = w([1, 1, "sum", "py", "w.0", "session-1", "message-1", "task", "task_complete", 1]);
+    const body = w({ n: 3, w: new Ext(0x30, Uint8Array.from(w([0, "float32", 4]))) });
+    const frames = [Uint8Array.from(header), Uint8Array.from(body), new Uint8Array(floats.buffer.slice(0))];
+    const m = decodeMessage(frames);
+    assert.ok(m instanceof SessionMessage);
+    assert.deepEqual([m.tag, m.sessionStage, m.messageId], ["sum", "task_complete", "message-1"]);
+    assert.deepEqual([...(m.payload as { w: Float32Array }).w], [1.5, -2, 3.25, 0]);
+    assert.equal(decodeHeader(frames[0]).version, 1);
+    // A version 1 header with 11 fields, or a version 2 array with 10, is a clear DecodeError.
+    const mixed = w([1, 0, "t", "a", "b", "s", "m", null, null, 0, 5]);
+    assert.throws(
+      () => decodeMessage([Uint8Array.from(mixed)]),
+      (e: unknown) => e instanceof DecodeError && /wire version 1 is not supported here/.test(e.message),
+    );
+    const short = w([2, 0, "t", "a", "b", "s", "m", null, null, 0]);
+    assert.throws(
+      () => decodeMessage([Uint8Array.from(short), Uint8Array.from(w(5))]),
+      (e: unknown) => e instanceof DecodeError && /wire version 2/.test(e.message),
+    );
   });
 });
