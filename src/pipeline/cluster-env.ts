@@ -4,7 +4,14 @@
  */
 import { ConfigError } from "../core/errors.ts";
 
-/** Where this process sits in a multi-machine job. */
+/**
+ * Where this process sits in a multi-machine job.
+ * @example
+ * ```ts
+ * const placement: ClusterPlacement | undefined = placementFromEnv();
+ * if (placement) console.log(`rank ${placement.rank} of ${placement.worldSize} (${placement.source})`);
+ * ```
+ */
 export interface ClusterPlacement {
   /** This process's rank (its node id). */
   rank: number;

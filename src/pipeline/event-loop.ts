@@ -4,10 +4,23 @@
  */
 import { globToRegExp, isGlob } from "./glob.ts";
 
-/** A listener: receives the emitted arguments. It may return a promise; a rejection is reported like a throw. */
+/**
+ * A listener: receives the emitted arguments. It may return a promise; a rejection is reported like a throw.
+ * @example
+ * ```ts
+ * const log: Listener = (step: number) => console.log("step", step);
+ * new EventLoop().on("step", log);
+ * ```
+ */
 export type Listener = (...args: any[]) => unknown;
 
-/** Options of {@link EventLoop}. */
+/**
+ * Options of {@link EventLoop}.
+ * @example
+ * ```ts
+ * const loop = new EventLoop({ onError: (error, event) => console.error(`listener of ${event} failed`, error) });
+ * ```
+ */
 export interface EventLoopOptions {
   /**
    * Called with each error thrown (or rejected) by a listener. Default: the error is kept and handed out

@@ -48,7 +48,14 @@ export function globMatch(pattern: string, name: string): boolean {
   return globToRegExp(pattern).test(name);
 }
 
-/** True when the string contains glob metacharacters. */
+/**
+ * True when the string contains glob metacharacters.
+ * @example
+ * ```ts
+ * isGlob("task.*"); // true
+ * isGlob("task.finish"); // false
+ * ```
+ */
 export function isGlob(pattern: string): boolean {
   return /[*?[]/.test(pattern);
 }

@@ -9,7 +9,14 @@ import { ConfigError, NodeError } from "../core/errors.ts";
 import type { ParallelOptions } from "./parallel.ts";
 import type { Topology } from "./topology.ts";
 
-/** Options of {@link runner}. */
+/**
+ * Options of {@link runner}.
+ * @example
+ * ```ts
+ * const options: RunnerOptions = { nParallelWorkers: 4, topology: "star", autoRecover: true, maxRetries: 2 };
+ * await runner(options)("./job.ts#main");
+ * ```
+ */
 export interface RunnerOptions {
   /** Number of worker processes. Default 1. */
   nParallelWorkers?: number;

@@ -3,7 +3,18 @@
  * @module
  */
 
-/** Releases a held {@link Lock}. Calling it twice is harmless. */
+/**
+ * Releases a held {@link Lock}. Calling it twice is harmless.
+ * @example
+ * ```ts
+ * const release: Release = await lock.acquire();
+ * try {
+ *   await writeCheckpoint();
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
 export type Release = () => void;
 
 /**

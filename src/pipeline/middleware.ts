@@ -8,20 +8,50 @@ import type { Lock } from "./lock.ts";
  * A middleware: a plain or async function, or a generator / async generator function. A generator's
  * code before its first `yield` is the forward; the code after it is the backward, run at the end of
  * the step, last-in first-out.
+ * @example
+ * ```ts
+ * const timed: Middleware<Context> = function* (ctx) {
+ *   const t0 = performance.now();
+ *   yield; // the rest of the step runs here
+ *   ctx.set("stepMs", performance.now() - t0);
+ * };
+ * task.use(timed);
+ * ```
  */
 export type Middleware<C = any> = (ctx: C) => unknown;
 
-/** Returned by a wrapped middleware (see `Task.wrap`): runs that middleware's backward. */
+/**
+ * Returned by a wrapped middleware (see `Task.wrap`): runs that middleware's backward.
+ * @example
+ * ```ts
+ * const backward: Backward = await task.wrap(timed)(task.ctx);
+ * await backward(); // runs timed's code after its yield now, not at the end of the step
+ * ```
+ */
 export type Backward = () => void | Promise<void>;
 
-/** A middleware suspended at its first `yield`, waiting for its backward. */
+/**
+ * A middleware suspended at its first `yield`, waiting for its backward.
+ * @example
+ * ```ts
+ * const entry: StackEntry | undefined = await runForward(timed, ctx, undefined);
+ * if (entry) await runBackward(entry);
+ * ```
+ */
 export interface StackEntry {
   gen: Generator<unknown, unknown, unknown> | AsyncGenerator<unknown, unknown, unknown>;
   isAsync: boolean;
   lock: Lock | undefined;
 }
 
-/** True for promises and other thenables. */
+/**
+ * True for promises and other thenables.
+ * @example
+ * ```ts
+ * isPromiseLike(Promise.resolve(1)); // true
+ * isPromiseLike({ then: 1 }); // false
+ * ```
+ */
 export function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
 }
@@ -33,6 +63,11 @@ export function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
  * With `waits`, the promise of a plain async middleware without lock (which never has a backward) is
  * appended there as it is and `undefined` is returned, so a caller that waits for many middlewares at
  * once does not pay for one more promise per middleware.
+ * @example
+ * ```ts
+ * const entry = await runForward(function* () { console.log("forward"); yield; console.log("backward"); }, ctx, undefined);
+ * // logs "forward"; entry holds the generator, suspended at its yield
+ * ```
  */
 export function runForward(
   fn: Middleware,
@@ -89,7 +124,14 @@ function forwardOnce(
   return undefined;
 }
 
-/** Runs one suspended middleware's backward: resumes it once; code after a second yield never runs. */
+/**
+ * Runs one suspended middleware's backward: resumes it once; code after a second yield never runs.
+ * @example
+ * ```ts
+ * const entry = await runForward(timed, ctx, undefined);
+ * if (entry) await runBackward(entry); // runs timed's code after its yield
+ * ```
+ */
 export function runBackward(entry: StackEntry): void | Promise<void> {
   if (entry.lock === undefined) return backwardOnce(entry);
   return entry.lock.runExclusive(() => backwardOnce(entry));

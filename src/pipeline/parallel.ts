@@ -27,7 +27,14 @@ import { getActiveRouter, setActiveRouter, type TaskRouter } from "./router-link
 import { endpointOf, peersOf, type EndpointOptions, type Topology } from "./topology.ts";
 import { RecordKind, decodeBatch, makeRecord, type InRecord, type OutRecord } from "./wire.ts";
 
-/** Options of {@link Parallel.start}. */
+/**
+ * Options of {@link Parallel.start}.
+ * @example
+ * ```ts
+ * const options: ParallelOptions = { nodeId: 1, nParallelWorkers: 3, protocol: "tcp", ports: 50515, topology: "star" };
+ * const router = await Parallel.start(options);
+ * ```
+ */
 export interface ParallelOptions extends EndpointOptions {
   /** This node's id. */
   nodeId: number;
@@ -68,13 +75,25 @@ export interface ParallelOptions extends EndpointOptions {
   curve?: CurveOptions & { peerPublicKey?: string };
 }
 
-/** Options of {@link Parallel.close}. */
+/**
+ * Options of {@link Parallel.close}.
+ * @example
+ * ```ts
+ * await router.close({ flushTimeoutMs: 1000 });
+ * ```
+ */
 export interface CloseOptions {
   /** How long to wait for queued events to reach ZeroMQ, in ms. Default 5000. */
   flushTimeoutMs?: number;
 }
 
-/** A linked peer, as reported by {@link Parallel.peers}. */
+/**
+ * A linked peer, as reported by {@link Parallel.peers}.
+ * @example
+ * ```ts
+ * for (const peer of router.peers()) console.log(peer.endpoint, peer.nodeId, peer.state, peer.dropped);
+ * ```
+ */
 export interface PeerInfo {
   endpoint: string;
   nodeId: number | undefined;

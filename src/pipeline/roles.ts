@@ -18,5 +18,12 @@ export const Role = {
   FETCHER: "fetcher",
 } as const;
 
-/** One of {@link Role}'s values, or any custom role name. */
+/**
+ * One of {@link Role}'s values, or any custom role name.
+ * @example
+ * ```ts
+ * const roles: RoleName[] = [Role.LEARNER, "replay-buffer"];
+ * for (const role of roles) task.addRole(role);
+ * ```
+ */
 export type RoleName = (typeof Role)[keyof typeof Role] | (string & {});

@@ -4,7 +4,14 @@
  * @module
  */
 
-/** What a Task needs from the router of its job. */
+/**
+ * What a Task needs from the router of its job.
+ * @example
+ * ```ts
+ * const router: TaskRouter = await Parallel.start({ nodeId: 0, nParallelWorkers: 2, jobId: "job1" });
+ * new Task().start({ router });
+ * ```
+ */
 export interface TaskRouter {
   /** True while the router is linked into a job. */
   readonly isActive: boolean;

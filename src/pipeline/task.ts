@@ -18,7 +18,14 @@ import {
 import type { RoleName } from "./roles.ts";
 import { getActiveRouter, type TaskRouter } from "./router-link.ts";
 
-/** Options of {@link Task.start}. */
+/**
+ * Options of {@link Task.start}.
+ * @example
+ * ```ts
+ * const options: TaskStartOptions = { asyncMode: true, nAsyncWorkers: 2, labels: ["gpu"] };
+ * new Task().start(options);
+ * ```
+ */
 export interface TaskStartOptions {
   /** Start every middleware of a step concurrently. Default `false`. */
   asyncMode?: boolean;
@@ -32,13 +39,26 @@ export interface TaskStartOptions {
   router?: TaskRouter;
 }
 
-/** Options of {@link Task.use} and {@link Task.wrap}. */
+/**
+ * Options of {@link Task.use} and {@link Task.wrap}.
+ * @example
+ * ```ts
+ * task.use(saveCheckpoint, { lock: true });
+ * ```
+ */
 export interface UseOptions {
   /** `true`: run under the task's lock; a {@link Lock}: run under that lock; default: no lock. */
   lock?: boolean | Lock;
 }
 
-/** Options of {@link Task.waitFor}. */
+/**
+ * Options of {@link Task.waitFor}.
+ * @example
+ * ```ts
+ * const args = await task.waitFor("model.updated", { timeoutMs: 5000, ignoreTimeoutException: true });
+ * if (args === undefined) console.log("no update within 5 s");
+ * ```
+ */
 export interface WaitForOptions {
   /** Deadline in ms. Default `Infinity` (the wait still ends with ClosedError when the task stops). */
   timeoutMs?: number;
@@ -46,7 +66,17 @@ export interface WaitForOptions {
   ignoreTimeoutException?: boolean;
 }
 
-/** A wrapper applied by {@link Task.useWrapper} to every middleware. */
+/**
+ * A wrapper applied by {@link Task.useWrapper} to every middleware.
+ * @example
+ * ```ts
+ * const logged: MiddlewareWrapper = (fn) => (ctx) => {
+ *   console.log("running", fn.name);
+ *   return fn(ctx);
+ * };
+ * task.useWrapper(logged);
+ * ```
+ */
 export type MiddlewareWrapper = (fn: Middleware) => Middleware;
 
 interface Registered {

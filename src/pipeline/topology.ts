@@ -6,10 +6,24 @@ import { join } from "node:path";
 import { ConfigError } from "../core/errors.ts";
 import { runtimeDir } from "../transport/addresses.ts";
 
-/** How the nodes of a job are linked. */
+/**
+ * How the nodes of a job are linked.
+ * @example
+ * ```ts
+ * const topology: Topology = "star";
+ * peersOf({ topology, size: 4 }, 0); // [1, 2, 3]
+ * ```
+ */
 export type Topology = "mesh" | "star" | "alone";
 
-/** The placement facts endpoints are derived from. */
+/**
+ * The placement facts endpoints are derived from.
+ * @example
+ * ```ts
+ * const options: EndpointOptions = { protocol: "tcp", nodeAddresses: ["10.0.0.1", "10.0.0.2"] };
+ * endpointOf(options, 1); // "tcp://10.0.0.2:50516"
+ * ```
+ */
 export interface EndpointOptions {
   /** `"ipc"` (default) or `"tcp"`. */
   protocol?: "ipc" | "tcp";
@@ -23,7 +37,14 @@ export interface EndpointOptions {
   nodeAddresses?: readonly string[];
 }
 
-/** A group of nodes linked by a topology: node ids `firstNodeId … firstNodeId + size - 1`. */
+/**
+ * A group of nodes linked by a topology: node ids `firstNodeId … firstNodeId + size - 1`.
+ * @example
+ * ```ts
+ * const group: GroupOptions = { topology: "mesh", firstNodeId: 2, size: 3 };
+ * peersOf(group, 3); // [2, 4]
+ * ```
+ */
 export interface GroupOptions {
   topology?: Topology;
   /** Id of the group's first node (the star's centre). Default 0. */

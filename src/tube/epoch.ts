@@ -3,10 +3,24 @@
  * @module
  */
 
-/** One step of an epoch path: the map node that opened it and the item index. */
+/**
+ * One step of an epoch path: the map node that opened it and the item index.
+ * @example
+ * ```ts
+ * const segment: EpochSegment = ["letters", 1];
+ * new Epoch(3, [segment]).key; // "3/letters:1"
+ * ```
+ */
 export type EpochSegment = readonly [nodeId: string, index: number];
 
-/** The wire form of an epoch: `[root, [[node, index], …]]`. */
+/**
+ * The wire form of an epoch: `[root, [[node, index], …]]`.
+ * @example
+ * ```ts
+ * const wire: EpochWire = new Epoch(3).child("letters", 1).toWire(); // [3, [["letters", 1]]]
+ * Epoch.fromWire(wire).key; // "3/letters:1"
+ * ```
+ */
 export type EpochWire = [number, [string, number][]];
 
 /**

@@ -17,10 +17,24 @@ export const NoEvent: unique symbol = Symbol.for("weft.tube.NoEvent");
 /** The type of {@link NoEvent}. */
 export type NoEvent = typeof NoEvent;
 
-/** Node id used by meta events. */
+/**
+ * Node id used by meta events.
+ * @example
+ * ```ts
+ * runner.addCallback((e) => { if (e.nodeId !== META_NODE_ID) console.log(e.nodeId, e.value); });
+ * ```
+ */
 export const META_NODE_ID = "meta";
 
-/** Signal names of meta events. */
+/**
+ * Signal names of meta events.
+ * @example
+ * ```ts
+ * runner.addCallback((e) => {
+ *   if (e.nodeId === META_NODE_ID && e.signal === MetaSignal.EpochEnded) console.log("epoch", e.epoch.key, "ended");
+ * });
+ * ```
+ */
 export const MetaSignal = {
   /** A node finished its work for an epoch (emitted by the ZMQRunner's node runners). */
   NodeReady: "NodeReady",

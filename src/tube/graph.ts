@@ -6,7 +6,15 @@
 import { TubeSpecError } from "../core/errors.ts";
 import type { NodeSpec, SourceRef } from "./spec.ts";
 
-/** Result of {@link analyseGraph}. */
+/**
+ * Result of {@link analyseGraph}.
+ * @example
+ * ```ts
+ * const { order, dependents }: GraphInfo = loadSpec("./tubes/count.yaml").graph;
+ * order; // ["count", "double", "out"]
+ * dependents.count; // ["double"]
+ * ```
+ */
 export interface GraphInfo {
   /** Node ids in a topological order (spec order among independent nodes). */
   order: string[];

@@ -8,12 +8,24 @@
 /**
  * Upper bounds (ms) of the duration histogram's buckets; a last, unbounded bucket follows. Roughly
  * 1-2.5-5 per decade from 10 µs to 10 s.
+ * @example
+ * ```ts
+ * const [m] = await runner.nodeMetrics(); // runner made with { metrics: true }
+ * m!.durations!.counts.length === DURATION_BUCKETS_MS.length + 1; // true
+ * ```
  */
 export const DURATION_BUCKETS_MS: readonly number[] = [
   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
 ];
 
-/** Processing-time histogram of one node. */
+/**
+ * Processing-time histogram of one node.
+ * @example
+ * ```ts
+ * const h: DurationHistogram | undefined = (await runner.nodeMetrics())[0]?.durations;
+ * if (h) console.log("max", h.maxMs, "ms, p50 ≤", durationQuantile(h, 0.5), "ms");
+ * ```
+ */
 export interface DurationHistogram {
   /** Bucket upper bounds in ms ({@link DURATION_BUCKETS_MS}). */
   boundsMs: readonly number[];
@@ -25,7 +37,15 @@ export interface DurationHistogram {
   maxMs: number;
 }
 
-/** Counters of one node since the runner started it. */
+/**
+ * Counters of one node since the runner started it.
+ * @example
+ * ```ts
+ * for (const m of await runner.nodeMetrics()) {
+ *   if (m.errors > 0 || m.cancelled > 0) console.warn(`${m.nodeId}: ${m.errors} errors, ${m.cancelled} skipped of ${m.calls}`);
+ * }
+ * ```
+ */
 export interface NodeMetrics {
   nodeId: string;
   /** Calls that returned (a value, NoEvent or exhaustion); one per (sub-)epoch the node ran. */

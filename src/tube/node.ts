@@ -5,7 +5,16 @@
 import type { Epoch } from "./epoch.ts";
 import type { NodeSpec } from "./spec.ts";
 
-/** What a node sees about the call in progress (bound as `this` for plain functions). */
+/**
+ * What a node sees about the call in progress (bound as `this` for plain functions).
+ * @example
+ * ```ts
+ * // A plain function node gets its context as `this`.
+ * export function stamp(this: NodeContext, x: number) {
+ *   return { node: this.nodeId, epoch: this.epoch.key, x };
+ * }
+ * ```
+ */
 export interface NodeContext {
   /** Id of the node in the spec. */
   nodeId: string;
@@ -13,7 +22,20 @@ export interface NodeContext {
   epoch: Epoch;
 }
 
-/** Constructor options of a {@link Node} subclass. */
+/**
+ * Constructor options of a {@link Node} subclass.
+ * @example
+ * ```ts
+ * export class Scale extends Node {
+ *   readonly factor: number;
+ *   constructor(options: NodeOptions) {
+ *     super(options);
+ *     this.factor = Number(options.params.factor ?? 1);
+ *   }
+ *   process(x: number) { return x * this.factor; }
+ * }
+ * ```
+ */
 export interface NodeOptions {
   /** Node id in the spec. */
   id: string;
@@ -63,10 +85,27 @@ export abstract class Node {
   abstract process(...args: any[]): unknown;
 }
 
-/** Returned by a source that has no more values (an exhausted generator): the run ends. */
+/**
+ * Returned by a source that has no more values (an exhausted generator): the run ends.
+ * @example
+ * ```ts
+ * // A `Node` source that ends the run after three values (a generator ends it by returning).
+ * export class Three extends Node {
+ *   private n = 0;
+ *   process() { return this.n < 3 ? this.n++ : Exhausted; }
+ * }
+ * ```
+ */
 export const Exhausted: unique symbol = Symbol.for("weft.tube.Exhausted");
 
-/** A node of any kind, wrapped so runners can treat all kinds the same way. */
+/**
+ * A node of any kind, wrapped so runners can treat all kinds the same way.
+ * @example
+ * ```ts
+ * const runtimes: Map<string, NodeRuntime> = tube.createRuntimes();
+ * for (const rt of runtimes.values()) console.log(rt.id, rt.kind, rt.signals, rt.stateful);
+ * ```
+ */
 export interface NodeRuntime {
   readonly id: string;
   /** Builtin kind, or `"user"`. */

@@ -15,7 +15,14 @@ import type { NodeSpec } from "./spec.ts";
 import { EventStore } from "./store.ts";
 import type { Tube } from "./tube.ts";
 
-/** Outcome of one root epoch. */
+/**
+ * Outcome of one root epoch.
+ * @example
+ * ```ts
+ * const result: EpochResult = await exec.runEpoch(0, {});
+ * if (!result.exhausted) console.log(result.value);
+ * ```
+ */
 export interface EpochResult {
   /** The return node's value (undefined without a return node or when it had no event). */
   value: unknown;

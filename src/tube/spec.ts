@@ -10,14 +10,32 @@ import { TubeSpecError } from "../core/errors.ts";
 import { analyseGraph, type GraphInfo } from "./graph.ts";
 import { tubeFileSchema, type RawNode, type TubeFile } from "./spec-schema.ts";
 
-/** Ids no node may take: they name other namespaces of a spec. */
+/**
+ * Ids no node may take: they name other namespaces of a spec.
+ * @example
+ * ```ts
+ * (RESERVED_IDS as readonly string[]).includes("input"); // true: no node may be called "input"
+ * ```
+ */
 export const RESERVED_IDS = ["assets", "input", "meta", "tube"] as const;
-/** Builtin node types. */
+/**
+ * Builtin node types.
+ * @example
+ * ```ts
+ * const builtin = (BUILTIN_TYPES as readonly string[]).includes(node.type); // "map", "gather", "return" or "tube"
+ * ```
+ */
 export const BUILTIN_TYPES = ["map", "gather", "return", "tube"] as const;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Where a dependency's value comes from. */
+/**
+ * Where a dependency's value comes from.
+ * @example
+ * ```ts
+ * const ref: SourceRef = parseSource("count"); // { kind: "node", id: "count", signal: "value" }
+ * ```
+ */
 export interface SourceRef {
   /** `node` for another node's signal, `input` for a tube input, `assets` for an asset. */
   kind: "node" | "input" | "assets";
@@ -27,7 +45,17 @@ export interface SourceRef {
   signal: string;
 }
 
-/** One slot of a node, filled by one source. */
+/**
+ * One slot of a node, filled by one source.
+ * @example
+ * ```ts
+ * // `depends: { x: count, k: input.factor }` normalises to:
+ * const depends: DependSpec[] = [
+ *   { slot: "x", source: { kind: "node", id: "count", signal: "value" } },
+ *   { slot: "k", source: { kind: "input", id: "factor", signal: "value" } },
+ * ];
+ * ```
+ */
 export interface DependSpec {
   /** Position (positional form) or name (named form). */
   slot: number | string;
@@ -35,7 +63,14 @@ export interface DependSpec {
   source: SourceRef;
 }
 
-/** A normalised node entry. */
+/**
+ * A normalised node entry.
+ * @example
+ * ```ts
+ * const node: NodeSpec = loadSpec("./tubes/count.yaml").nodes.double!;
+ * node.depends.map((d) => d.source.id); // ["count"]
+ * ```
+ */
 export interface NodeSpec {
   id: string;
   /** `./file.ts#export`, `package#export`, or a builtin (`map`, `gather`, `return`, `tube`). */
@@ -52,7 +87,15 @@ export interface NodeSpec {
   description: string | undefined;
 }
 
-/** A normalised input entry. */
+/**
+ * A normalised input entry.
+ * @example
+ * ```ts
+ * for (const input of Object.values(loadSpec("./tubes/count.yaml").input)) {
+ *   console.log(input.id, input.required ? "required" : `default ${String(input.default)}`);
+ * }
+ * ```
+ */
 export interface InputSpec {
   id: string;
   type: string | undefined;
@@ -63,7 +106,13 @@ export interface InputSpec {
   description: string | undefined;
 }
 
-/** A normalised asset entry. */
+/**
+ * A normalised asset entry.
+ * @example
+ * ```ts
+ * for (const asset of Object.values(spec.assets)) console.log(asset.id, asset.type, asset.scope);
+ * ```
+ */
 export interface AssetSpec {
   id: string;
   type: string;
@@ -74,7 +123,14 @@ export interface AssetSpec {
   description: string | undefined;
 }
 
-/** A validated, normalised tube specification. */
+/**
+ * A validated, normalised tube specification.
+ * @example
+ * ```ts
+ * const spec: TubeSpec = loadSpec("./tubes/count.yaml");
+ * console.log(spec.id, Object.keys(spec.nodes), spec.graph.generations);
+ * ```
+ */
 export interface TubeSpec {
   id: string;
   description: string | undefined;
@@ -89,7 +145,13 @@ export interface TubeSpec {
   graph: GraphInfo;
 }
 
-/** Options of {@link loadSpec}. */
+/**
+ * Options of {@link loadSpec}.
+ * @example
+ * ```ts
+ * const spec = loadSpec({ tube_id: "inline", nodes: { double: { type: "./nodes.ts#double" } } }, { baseDir: "./tubes" });
+ * ```
+ */
 export interface LoadSpecOptions {
   /** Directory for relative module paths of an inline spec. Default: `process.cwd()`. */
   baseDir?: string;
@@ -195,7 +257,14 @@ function mergeFiles(a: TubeFile, b: TubeFile): TubeFile {
   return out;
 }
 
-/** Parses `node.signal`, `input.X` or `assets.X`. */
+/**
+ * Parses `node.signal`, `input.X` or `assets.X`.
+ * @example
+ * ```ts
+ * parseSource("split.odd"); // { kind: "node", id: "split", signal: "odd" }
+ * parseSource("input.factor"); // { kind: "input", id: "factor", signal: "value" }
+ * ```
+ */
 export function parseSource(text: string): SourceRef {
   const dot = text.indexOf(".");
   const head = dot === -1 ? text : text.slice(0, dot);

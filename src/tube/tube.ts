@@ -9,7 +9,14 @@ import type { NodeRuntime } from "./node.ts";
 import { nestedTubeNode } from "./nested.ts";
 import { BUILTIN_TYPES, loadSpec, type TubeSpec } from "./spec.ts";
 
-/** Options of {@link Tube.fromSpecification}. */
+/**
+ * Options of {@link Tube.fromSpecification}.
+ * @example
+ * ```ts
+ * const options: TubeOptions = { input: { factor: 3 } };
+ * const tube = await Tube.fromSpecification("./count.yaml", options);
+ * ```
+ */
 export interface TubeOptions {
   /** Values of tube-scoped inputs (defaults from the spec fill the rest). */
   input?: Record<string, unknown>;

@@ -6,7 +6,14 @@
 import type { Tube } from "../tube.ts";
 import { InProcessRunner, type RunnerOptions } from "./base.ts";
 
-/** Options of {@link AsyncRunner}. */
+/**
+ * Options of {@link AsyncRunner}.
+ * @example
+ * ```ts
+ * const options: AsyncRunnerOptions = { maxConcurrency: 8, metrics: true };
+ * await using runner = new AsyncRunner(tube, options);
+ * ```
+ */
 export interface AsyncRunnerOptions extends RunnerOptions {
   /** Most node calls in flight at once. Default: 64. */
   maxConcurrency?: number;

@@ -12,7 +12,14 @@ import type { NodeRuntime } from "../node.ts";
 import { EpochExecutor } from "../scheduler.ts";
 import type { Tube } from "../tube.ts";
 
-/** Options every runner accepts. */
+/**
+ * Options every runner accepts.
+ * @example
+ * ```ts
+ * await using runner = new SynchronousRunner(tube, { metrics: true });
+ * await runner.run(10);
+ * ```
+ */
 export interface RunnerOptions {
   /** Logger for warnings (extra inputs). Default: `InternalLogger("tube")`. */
   logger?: LoggerLike;

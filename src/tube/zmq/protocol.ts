@@ -49,7 +49,13 @@ export type SetupMessage =
 /** Node runner → caller messages over the child's IPC channel. */
 export type SetupReply = { kind: "bound"; nodeId: string; endpoint: string } | { kind: "idle" };
 
-/** Counters a node reports on a `status` command (monitoring and tests). */
+/**
+ * Counters a node reports on a `status` command (monitoring and tests).
+ * @example
+ * ```ts
+ * for (const s of await runner.nodeStatus()) console.log(s.nodeId, s.processed, s.pending, s.running);
+ * ```
+ */
 export interface NodeStatus {
   nodeId: string;
   /** Epochs this node has run (or skipped) so far. */

@@ -38,7 +38,15 @@ import {
 import { spawnNodeProcess, type NodeProcessPool } from "./pool.ts";
 import { NOT_READY, RootOutputs, SubEpochModel, pathKey } from "./sub-epochs.ts";
 
-/** Options of {@link ZMQRunner}. */
+/**
+ * Options of {@link ZMQRunner}.
+ * @example
+ * ```ts
+ * const options: ZMQRunnerOptions = { protocol: "tcp", maxInFlightEpochs: 16, metrics: true };
+ * await using runner = new ZMQRunner(tube, options);
+ * await runner.run(100);
+ * ```
+ */
 export interface ZMQRunnerOptions {
   /** Deadline for every node process to start and connect, ms. Default 20 000. */
   startTimeoutMs?: number;
