@@ -20,6 +20,11 @@ import type { Message } from "../core/message.ts";
 /**
  * Default largest chunk data size: 4 MiB less 4 KiB left for the gRPC and protobuf envelope, so that no
  * gRPC message exceeds gRPC's default 4 MiB receive limit.
+ * @example
+ * ```ts
+ * const prepared = prepareChunks(message, DEFAULT_CHUNK_BYTES);
+ * prepared.count; // 1 for any message under about 4 MiB
+ * ```
  */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024 - 4096;
 /** Smallest accepted chunk size. */

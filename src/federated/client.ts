@@ -32,7 +32,18 @@ import { cutOverlay, OverlayAssembler } from "./overlay-chunks.ts";
 import { newId } from "../core/ids.ts";
 import { UnknownPeerError } from "../core/errors.ts";
 
-/** TLS of a node's connection. */
+/**
+ * TLS of a node's connection.
+ * @example
+ * ```ts
+ * const tls: ClientTlsOptions = {
+ *   ca: readFileSync("ca.pem"),
+ *   cert: readFileSync("node.pem"),
+ *   key: readFileSync("node-key.pem"),
+ *   serverName: "researcher.lab",
+ * };
+ * ```
+ */
 export interface ClientTlsOptions {
   /** PEM CA (or the server's own certificate) the server certificate must chain to. */
   ca: Buffer | string;
@@ -46,20 +57,49 @@ export interface ClientTlsOptions {
   serverName?: string;
 }
 
-/** A researcher to connect to. */
+/**
+ * A researcher to connect to.
+ * @example
+ * ```ts
+ * const researchers: ResearcherAddress[] = [
+ *   { host: "localhost", port: 50051 },
+ *   { host: "researcher.lab", port: 50052, tls: { ca: readFileSync("ca.pem") } },
+ * ];
+ * ```
+ */
 export interface ResearcherAddress {
   host: string;
   port: number;
   tls?: ClientTlsOptions;
 }
 
-/** What a task handler gets besides the task. */
+/**
+ * What a task handler gets besides the task.
+ * @example
+ * ```ts
+ * const onTask = (task: Message, context: TaskContext) => {
+ *   log.info(`task ${task.tag} from researcher ${context.researcherId} on node ${context.nodeId}`);
+ * };
+ * ```
+ */
 export interface TaskContext {
   nodeId: string;
   researcherId: string;
 }
 
-/** Options of {@link NodeClient}. */
+/**
+ * Options of {@link NodeClient}.
+ * @example
+ * ```ts
+ * const options: NodeClientOptions = {
+ *   nodeId: "n1",
+ *   researchers: [{ host: "localhost", port: 50051 }],
+ *   onTask: (task) => ({ ok: true, tag: task.tag }),
+ *   reconnectMaxMs: 2000,
+ * };
+ * const node = new NodeClient(options);
+ * ```
+ */
 export interface NodeClientOptions {
   /** This node's id. */
   nodeId: string;

@@ -11,7 +11,15 @@ import {
 import type { LoggerLike } from "../core/logger.ts";
 import type { ChunkedMessage } from "./chunking.ts";
 
-/** Status of a node as the researcher sees it. */
+/**
+ * Status of a node as the researcher sees it.
+ * @example
+ * ```ts
+ * server.onNodeStatus((nodeId, status) => {
+ *   if (status === NodeActiveStatus.DISCONNECTED) log.warn(`node ${nodeId} is gone`);
+ * });
+ * ```
+ */
 export const NodeActiveStatus = {
   /** The node has a stream open (or was just registered). */
   ACTIVE: "ACTIVE",
@@ -23,7 +31,20 @@ export const NodeActiveStatus = {
 /** One of {@link NodeActiveStatus}. */
 export type NodeActiveStatus = (typeof NodeActiveStatus)[keyof typeof NodeActiveStatus];
 
-/** A task waiting in a node's queue. */
+/**
+ * A task waiting in a node's queue.
+ * @example
+ * ```ts
+ * const task: QueuedTask = {
+ *   requestId: message.messageId,
+ *   prepared: prepareChunks(message),
+ *   enqueuedAt: Date.now(),
+ *   retries: 0,
+ *   fail: (err) => log.error(err.message),
+ * };
+ * store.retrieve("n1").enqueue(task);
+ * ```
+ */
 export interface QueuedTask {
   requestId: string;
   prepared: ChunkedMessage;
@@ -33,7 +54,14 @@ export interface QueuedTask {
   fail: (err: WeftError) => void;
 }
 
-/** Timing and queueing options of agents. */
+/**
+ * Timing and queueing options of agents.
+ * @example
+ * ```ts
+ * const options: AgentOptions = { nodeDisconnectionTimeoutMs: 5000, queueWhileDisconnected: true };
+ * const store = new AgentStore(options);
+ * ```
+ */
 export interface AgentOptions {
   /** Time a WAITING node has to reconnect before it is DISCONNECTED. Default 10 000. */
   nodeDisconnectionTimeoutMs?: number;
@@ -206,7 +234,13 @@ export class NodeAgent {
   }
 }
 
-/** Default agent options. */
+/**
+ * Default agent options.
+ * @example
+ * ```ts
+ * const store = new AgentStore({ ...DEFAULT_AGENT_OPTIONS, maxSendRetries: 2 });
+ * ```
+ */
 export const DEFAULT_AGENT_OPTIONS: Required<AgentOptions> = {
   nodeDisconnectionTimeoutMs: 10_000,
   maxSendDurationMs: 300_000,

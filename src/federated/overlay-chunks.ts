@@ -18,7 +18,13 @@ export function cutOverlay(bytes: Uint8Array, chunkBytes: number): Uint8Array[] 
   return pieces;
 }
 
-/** Limits of an {@link OverlayAssembler}. */
+/**
+ * Limits of an {@link OverlayAssembler}.
+ * @example
+ * ```ts
+ * const assembler = new OverlayAssembler({ maxMessageBytes: 64 * 1024 * 1024, maxConcurrent: 4 });
+ * ```
+ */
 export interface OverlayAssemblerOptions {
   /** Largest total size of one overlay message. Default 1 GiB. */
   maxMessageBytes?: number;

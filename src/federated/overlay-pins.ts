@@ -10,10 +10,24 @@
 import { AuthenticationError, ConfigError } from "../core/errors.ts";
 import { overlayKeyFingerprint } from "./overlay-crypto.ts";
 
-/** Pins by node id: a fingerprint string ("AB:CD:…", colons and case free) or the raw 32-byte key. */
+/**
+ * Pins by node id: a fingerprint string ("AB:CD:…", colons and case free) or the raw 32-byte key.
+ * @example
+ * ```ts
+ * const pins: OverlayPins = { n2: "3F:A2:…", n3: rawPublicKeyOfN3 };
+ * const node = new NodeClient({ nodeId: "n1", researchers, onTask, overlayEncryption: true, pinnedPeerKeys: pins });
+ * ```
+ */
 export type OverlayPins = Record<string, string | Uint8Array>;
 
-/** Outcome of checking a published key. */
+/**
+ * Outcome of checking a published key.
+ * @example
+ * ```ts
+ * const result: PinCheck = pins.check("n2", publishedKey, "researcher-1");
+ * if (!result.ok) throw result.error;
+ * ```
+ */
 export type PinCheck = { ok: true } | { ok: false; error: AuthenticationError };
 
 /**
@@ -21,7 +35,7 @@ export type PinCheck = { ok: true } | { ok: false; error: AuthenticationError };
  * @example
  * ```ts
  * const pins = new OverlayPinSet({ b: "3F:A2:…" }, false);
- * pins.check("b", publishedKey); // { ok: false, error } on a mismatch
+ * pins.check("b", publishedKey, "researcher-1"); // { ok: false, error } on a mismatch
  * ```
  */
 export class OverlayPinSet {

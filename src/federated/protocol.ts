@@ -23,17 +23,38 @@ import {
 /**
  * Version of the federated protocol announced in Hello and Welcome. Version 2 added ChunkBatch frames;
  * the researcher sends batches only to nodes announcing 2 or later.
+ * @example
+ * ```ts
+ * const hello: HelloFrame = { nodeId: "n1", protocolVersion: PROTOCOL_VERSION };
+ * ```
  */
 export const PROTOCOL_VERSION = 2;
 /** First protocol version whose nodes accept ChunkBatch frames. */
 export const BATCH_PROTOCOL_VERSION = 2;
-/** Full gRPC service name. */
+/**
+ * Full gRPC service name.
+ * @example
+ * ```ts
+ * SERVICE_NAME; // "weft.federated.v1.Researcher", as in proto/federated.proto
+ * ```
+ */
 export const SERVICE_NAME = "weft.federated.v1.Researcher";
 
 /** Kind of a chunked message. */
 export type ChunkKind = "CHUNK_KIND_UNSPECIFIED" | "TASK" | "REPLY" | "MESSAGE";
 
-/** One piece of a chunked weft message. */
+/**
+ * One piece of a chunked weft message.
+ * @example
+ * ```ts
+ * const prepared = prepareChunks(task);
+ * let index = 0;
+ * for (const data of chunkData(prepared)) {
+ *   const chunk: ChunkFrame = { messageId: task.messageId, index: index++, count: prepared.count, data, kind: "TASK" };
+ *   frames.push(chunk);
+ * }
+ * ```
+ */
 export interface ChunkFrame {
   messageId: string;
   index: number;
@@ -48,24 +69,57 @@ export interface ChunkFrame {
    */
   parts?: readonly Uint8Array[];
 }
-/** First frame of a node's Session stream. */
+/**
+ * First frame of a node's Session stream.
+ * @example
+ * ```ts
+ * const hello: HelloFrame = { nodeId: "n1", protocolVersion: 2, publicKey: overlayKeys.publicKey };
+ * ```
+ */
 export interface HelloFrame {
   nodeId: string;
   publicKey?: Uint8Array;
   protocolVersion: number;
 }
-/** Acknowledged message ids. */
+/**
+ * Acknowledged message ids.
+ * @example
+ * ```ts
+ * const ack: AckFrame = { messageIds: ["m-1", "m-2"] };
+ * ```
+ */
 export interface AckFrame {
   messageIds: string[];
 }
-/** A log record or a training scalar from a node. */
+/**
+ * A log record or a training scalar from a node.
+ * @example
+ * ```ts
+ * const feedback: FeedbackFrame = {
+ *   nodeId: "n1",
+ *   kind: "scalar",
+ *   scalar: { name: "loss", value: 0.42, step: 10, requestId: "m-1" },
+ * };
+ * ```
+ */
 export interface FeedbackFrame {
   nodeId: string;
   kind?: "log" | "scalar";
   log?: { level: string; text: string; timeMs: number };
   scalar?: { name: string; value: number; step: number; requestId: string };
 }
-/** A node-to-node message relayed by the researcher. */
+/**
+ * A node-to-node message relayed by the researcher.
+ * @example
+ * ```ts
+ * const overlay: OverlayFrame = {
+ *   sourceNodeId: "n1",
+ *   destNodeId: "n2",
+ *   payload: new Uint8Array([1, 2, 3]),
+ *   encrypted: false,
+ * };
+ * ```
+ */
 export interface OverlayFrame {
   sourceNodeId: string;
   destNodeId: string;
@@ -79,7 +133,13 @@ export interface OverlayFrame {
   /** Number of pieces; 0 or absent for a message in one piece. */
   count?: number;
 }
-/** A frame a node sends on its Session stream. */
+/**
+ * A frame a node sends on its Session stream.
+ * @example
+ * ```ts
+ * const frame: NodeFrame = { kind: "ack", ack: { messageIds: ["m-1"] } };
+ * ```
+ */
 export interface NodeFrame {
   kind?: "hello" | "chunk" | "ack" | "feedback" | "overlay" | "batch";
   hello?: HelloFrame;
@@ -89,7 +149,16 @@ export interface NodeFrame {
   feedback?: FeedbackFrame;
   overlay?: OverlayFrame;
 }
-/** A frame the researcher sends on a Session stream. */
+/**
+ * A frame the researcher sends on a Session stream.
+ * @example
+ * ```ts
+ * const frame: ResearcherFrame = {
+ *   kind: "welcome",
+ *   welcome: { researcherId: "r1", protocolVersion: PROTOCOL_VERSION },
+ * };
+ * ```
+ */
 export interface ResearcherFrame {
   kind?: "welcome" | "chunk" | "ack" | "overlay" | "peerKeys" | "notice" | "batch";
   welcome?: { researcherId: string; protocolVersion: number };

@@ -7,14 +7,31 @@ import type { WeftError } from "../core/errors.ts";
 import type { LoggerLike } from "../core/logger.ts";
 import type { Message } from "../core/message.ts";
 
-/** Called once with the reply, or with the error that means no reply will come. */
+/**
+ * Called once with the reply, or with the error that means no reply will come.
+ * @example
+ * ```ts
+ * const onReply: ReplyCallback = (error, reply, nodeId) => {
+ *   if (error) log.warn(`no reply from ${nodeId}: ${error.code}`);
+ *   else log.info(`reply from ${nodeId}: ${reply?.tag}`);
+ * };
+ * server.send(task, "n1", onReply);
+ * ```
+ */
 export type ReplyCallback = (
   error: WeftError | undefined,
   reply: Message | undefined,
   nodeId: string,
 ) => void;
 
-/** State of one request. */
+/**
+ * State of one request.
+ * @example
+ * ```ts
+ * const record: Readonly<RequestRecord> | undefined = server.getRequest(requestId);
+ * if (record?.state === "replied") log.info(`reply ${record.replyMessageId} from ${record.nodeId}`);
+ * ```
+ */
 export interface RequestRecord {
   requestId: string;
   nodeId: string;

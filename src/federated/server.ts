@@ -45,7 +45,19 @@ import {
 } from "./protocol.ts";
 import { ReplyRegistry, type ReplyCallback, type RequestRecord } from "./replies.ts";
 
-/** TLS of the researcher. */
+/**
+ * TLS of the researcher.
+ * @example
+ * ```ts
+ * const tls: ServerTlsOptions = {
+ *   cert: readFileSync("server.pem"),
+ *   key: readFileSync("server-key.pem"),
+ *   ca: readFileSync("ca.pem"),
+ *   requireClientCert: true,
+ * };
+ * await server.start({ port: 50051, tls });
+ * ```
+ */
 export interface ServerTlsOptions {
   /** PEM certificate chain of the server. */
   cert: Buffer | string;
@@ -59,7 +71,18 @@ export interface ServerTlsOptions {
   checkNodeIdentity?: boolean;
 }
 
-/** Options of {@link ResearcherServer}. */
+/**
+ * Options of {@link ResearcherServer}.
+ * @example
+ * ```ts
+ * const options: ResearcherServerOptions = {
+ *   researcherId: "r1",
+ *   replyGraceMs: 30_000,
+ *   nodeDisconnectionTimeoutMs: 5000,
+ * };
+ * const server = new ResearcherServer(options);
+ * ```
+ */
 export interface ResearcherServerOptions extends AgentOptions {
   /** Id announced to nodes. Default a new UUID. */
   researcherId?: string;
@@ -76,7 +99,14 @@ export interface ResearcherServerOptions extends AgentOptions {
   overlayHook?: (overlay: OverlayFrame) => OverlayFrame | undefined;
 }
 
-/** Where and how to listen. */
+/**
+ * Where and how to listen.
+ * @example
+ * ```ts
+ * const options: StartOptions = { host: "0.0.0.0", port: 0 };
+ * const { port } = await server.start(options);
+ * ```
+ */
 export interface StartOptions {
   /** Interface. Default "127.0.0.1". */
   host?: string;
@@ -86,13 +116,27 @@ export interface StartOptions {
   tls?: ServerTlsOptions;
 }
 
-/** Something a node sent on its own: a message, a log record or a scalar. */
+/**
+ * Something a node sent on its own: a message, a log record or a scalar.
+ * @example
+ * ```ts
+ * server.onMessage((event: NodeEvent) => {
+ *   if (event.kind === "scalar") log.info(`${event.nodeId} ${event.name}=${event.value} at step ${event.step}`);
+ * });
+ * ```
+ */
 export type NodeEvent =
   | { kind: "message"; nodeId: string; message: Message }
   | { kind: "log"; nodeId: string; level: string; text: string; timeMs: number }
   | { kind: "scalar"; nodeId: string; name: string; value: number; step: number; requestId: string };
 
-/** Public view of a node. */
+/**
+ * Public view of a node.
+ * @example
+ * ```ts
+ * const busy: NodeInfo[] = server.getAllNodes().filter((n) => n.queued + n.inFlight > 0);
+ * ```
+ */
 export interface NodeInfo {
   id: string;
   status: NodeActiveStatus;
@@ -686,7 +730,15 @@ function info(a: NodeAgent): NodeInfo {
   return { id: a.id, status: a.status, queued: a.queue.length, inFlight: a.inFlight.size };
 }
 
-/** A copy of `message` addressed to `nodeId`, with a new message id and the same session. */
+/**
+ * A copy of `message` addressed to `nodeId`, with a new message id and the same session.
+ * @example
+ * ```ts
+ * const copy = retarget(message, "n2");
+ * copy.destination; // "n2"
+ * copy.messageId !== message.messageId; // true
+ * ```
+ */
 export function retarget(message: Message, nodeId: string): Message {
   const init = {
     tag: message.tag,
