@@ -15,27 +15,86 @@ import { Packr, addExtension } from "msgpackr";
 import { DecodeError, EncodeError } from "./errors.ts";
 import { Message, SessionMessage, type SessionStage, type SessionType } from "./message.ts";
 
-/** Version of the wire format written in every header. */
+/**
+ * Version of the wire format written in every header.
+ * @example
+ * ```ts
+ * decodeHeader(encodeMessage(msg)[0]).version === WIRE_VERSION; // true
+ * ```
+ */
 export const WIRE_VERSION = 2;
-/** The previous wire version (header frame, body frame, attachments), still accepted by the decoder. */
+/**
+ * The previous wire version (header frame, body frame, attachments), still accepted by the decoder.
+ * @example
+ * ```ts
+ * const isLegacy = decodeHeader(frames[0]).version === LEGACY_WIRE_VERSION; // a sender still on version 1
+ * ```
+ */
 export const LEGACY_WIRE_VERSION = 1;
-/** msgpack ext type of an attachment reference inside the body. */
+/**
+ * msgpack ext type of an attachment reference inside the body.
+ * @example
+ * ```ts
+ * const { attachments } = packValue({ image: new Uint8Array(4096) });
+ * // the body holds an ext ATTACHMENT_EXT_TYPE reference; attachments[0] holds the 4096 bytes
+ * ```
+ */
 export const ATTACHMENT_EXT_TYPE = 0x30;
-/** msgpack ext type of a `Map` (data: msgpack array `[k1, v1, k2, v2, …]`). */
+/**
+ * msgpack ext type of a `Map` (data: msgpack array `[k1, v1, k2, v2, …]`).
+ * @example
+ * ```ts
+ * const { body } = packValue(new Map([["a", 1]])); // encoded as ext MAP_EXT_TYPE
+ * unpackValue(body); // Map { "a" => 1 }
+ * ```
+ */
 export const MAP_EXT_TYPE = 0x31;
-/** Default size limit of one message: 1 GiB. */
+/**
+ * Default size limit of one message: 1 GiB.
+ * @example
+ * ```ts
+ * const frames = encodeMessage(msg, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES / 4 }); // at most 256 MiB
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
-/** Default maximum number of frames of one message. */
+/**
+ * Default maximum number of frames of one message.
+ * @example
+ * ```ts
+ * const msg = decodeMessage(frames, { maxFrames: Math.min(DEFAULT_MAX_FRAMES, 1024) });
+ * ```
+ */
 export const DEFAULT_MAX_FRAMES = 65_536;
-/** Default size from which binary values travel as their own frame. */
+/**
+ * Default size from which binary values travel as their own frame.
+ * @example
+ * ```ts
+ * packValue(new Uint8Array(DEFAULT_ATTACHMENT_THRESHOLD)).attachments.length; // 1
+ * packValue(new Uint8Array(16)).attachments.length; // 0: copied into the body
+ * ```
+ */
 export const DEFAULT_ATTACHMENT_THRESHOLD = 1024;
 /** Nesting deeper than this is refused (it is almost always a cycle). */
 const MAX_DEPTH = 256;
 
-/** Header flag: the message is a {@link SessionMessage}. */
+/**
+ * Header flag: the message is a {@link SessionMessage}.
+ * @example
+ * ```ts
+ * const isSession = (decodeHeader(frames[0]).flags & FLAG_SESSION) !== 0;
+ * ```
+ */
 export const FLAG_SESSION = 1;
 
-/** Limits and thresholds of the codec. */
+/**
+ * Limits and thresholds of the codec.
+ * @example
+ * ```ts
+ * const options: CodecOptions = { maxMessageBytes: 64 * 1024 * 1024, attachmentThreshold: 4096 };
+ * const frames = encodeMessage(msg, options);
+ * const back = decodeMessage(frames, options);
+ * ```
+ */
 export interface CodecOptions {
   /** Largest total size of one message's frames, in bytes. Default 1 GiB. */
   maxMessageBytes?: number;
@@ -302,7 +361,14 @@ function extract(value: unknown, attachments: Uint8Array[], threshold: number, d
   return out ?? value;
 }
 
-/** A value split into its msgpack body and its attachment frames. */
+/**
+ * A value split into its msgpack body and its attachment frames.
+ * @example
+ * ```ts
+ * const packed: PackedValue = packValue({ weights: new Float32Array(1024) });
+ * const value = unpackValue(packed.body, packed.attachments);
+ * ```
+ */
 export interface PackedValue {
   /** msgpack bytes of the value, with references in place of attachments. */
   body: Buffer;
@@ -436,7 +502,14 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
   return attachments;
 }
 
-/** Decoded header fields (see docs/wire-protocol.md). */
+/**
+ * Decoded header fields (see docs/wire-protocol.md).
+ * @example
+ * ```ts
+ * const header: WireHeader = decodeHeader(frames[0]);
+ * console.log(header.tag, header.source); // routing facts without decoding the payload
+ * ```
+ */
 export interface WireHeader {
   version: number;
   flags: number;

@@ -9,7 +9,14 @@ import { RedisRegistry, type RedisRegistryOptions } from "./redis-registry.ts";
 import type { MemberInfo, Registry } from "./registry.ts";
 import { StaticRegistry } from "./static-registry.ts";
 
-/** The `discovery` option: which registry a component uses. Default `{ type: "local" }`. */
+/**
+ * The `discovery` option: which registry a component uses. Default `{ type: "local" }`.
+ * @example
+ * ```ts
+ * const discovery: DiscoveryOptions = { type: "redis", url: "redis://127.0.0.1:6379", keyPrefix: "myapp:" };
+ * const registry = await createRegistry(discovery);
+ * ```
+ */
 export type DiscoveryOptions =
   | ({ type: "local" } & LocalRegistryOptions)
   | ({ type: "redis" } & RedisRegistryOptions)

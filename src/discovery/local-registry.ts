@@ -13,7 +13,14 @@ import { runtimeDir } from "../transport/addresses.ts";
 import { MembershipWatcher } from "./membership-watcher.ts";
 import type { HeartbeatOptions, MemberInfo, MembershipListener, Registry } from "./registry.ts";
 
-/** Options of {@link LocalRegistry}. */
+/**
+ * Options of {@link LocalRegistry}.
+ * @example
+ * ```ts
+ * const options: LocalRegistryOptions = { dir: "/srv/weft/registry", heartbeatMs: 500 };
+ * const registry = new LocalRegistry(options);
+ * ```
+ */
 export interface LocalRegistryOptions extends HeartbeatOptions {
   /** Root directory of the registry. Default `<runtime dir>/registry` (per user, mode 0700). */
   dir?: string;
@@ -29,7 +36,13 @@ function checkName(what: string, value: string): void {
   }
 }
 
-/** True when a process with `pid` exists on this machine. */
+/**
+ * True when a process with `pid` exists on this machine.
+ * @example
+ * ```ts
+ * pidAlive(process.pid); // true
+ * ```
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

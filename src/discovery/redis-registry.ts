@@ -28,7 +28,14 @@ if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) en
 return 1
 `;
 
-/** Options of {@link RedisRegistry}. */
+/**
+ * Options of {@link RedisRegistry}.
+ * @example
+ * ```ts
+ * const options: RedisRegistryOptions = { url: "redis://127.0.0.1:6379", keyPrefix: "myapp:", connectRetries: 5 };
+ * const registry = await RedisRegistry.connect(options);
+ * ```
+ */
 export interface RedisRegistryOptions extends HeartbeatOptions {
   /** Redis URL. Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
   url?: string;

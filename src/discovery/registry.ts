@@ -6,7 +6,23 @@
  * @module
  */
 
-/** One registered member of a group. */
+/**
+ * One registered member of a group.
+ * @example
+ * ```ts
+ * const member: MemberInfo = {
+ *   group: "job",
+ *   type: "worker",
+ *   name: "worker.0",
+ *   addresses: { unicast: "tcp://127.0.0.1:5000", broadcast: "tcp://127.0.0.1:5001" },
+ *   pid: process.pid,
+ *   host: os.hostname(),
+ *   meta: {},
+ *   incarnation: newId(),
+ * };
+ * await registry.register(member);
+ * ```
+ */
 export interface MemberInfo {
   /** Group (job) the member belongs to. */
   group: string;
@@ -26,16 +42,39 @@ export interface MemberInfo {
   incarnation: string;
 }
 
-/** A change in a group's membership. */
+/**
+ * A change in a group's membership.
+ * @example
+ * ```ts
+ * registry.watch("job", (event: MembershipEvent) => {
+ *   if (event.kind === "leave") console.warn(`${event.member.name} left`);
+ * });
+ * ```
+ */
 export interface MembershipEvent {
   kind: "join" | "leave";
   member: MemberInfo;
 }
 
-/** Listener of {@link Registry.watch}. */
+/**
+ * Listener of {@link Registry.watch}.
+ * @example
+ * ```ts
+ * const listener: MembershipListener = (e) => console.log(e.kind, e.member.name);
+ * const stop = registry.watch("job", listener);
+ * stop();
+ * ```
+ */
 export type MembershipListener = (event: MembershipEvent) => void;
 
-/** Timing shared by every registry. */
+/**
+ * Timing shared by every registry.
+ * @example
+ * ```ts
+ * const heartbeat: HeartbeatOptions = { heartbeatMs: 250 }; // dead after 750 ms without a beat
+ * const registry = new LocalRegistry(heartbeat);
+ * ```
+ */
 export interface HeartbeatOptions {
   /** Interval of heartbeats, in ms. Default 1000. A member is dead after 3 missed beats. */
   heartbeatMs?: number;
@@ -71,7 +110,13 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-/** Key identifying one incarnation of a member. */
+/**
+ * Key identifying one incarnation of a member.
+ * @example
+ * ```ts
+ * const seen = new Set((await registry.list("job")).map(memberKey)); // e.g. "worker.0@<incarnation>"
+ * ```
+ */
 export function memberKey(member: MemberInfo): string {
   return `${member.name}@${member.incarnation}`;
 }

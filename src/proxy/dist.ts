@@ -9,10 +9,31 @@ import type { ConditionalEvent } from "./conditional-event.ts";
 import type { Proxy } from "./proxy.ts";
 import { RegisterTable } from "./register-table.ts";
 
-/** Handler of a conditional event: the instance, the proxy, and the messages that satisfied the event. */
+/**
+ * Handler of a conditional event: the instance, the proxy, and the messages that satisfied the event.
+ * @example
+ * ```ts
+ * class Worker { total = 0; }
+ * const onSum: DistHandler<Worker> = async (that, proxy, [msg]) => {
+ *   that.total += 1;
+ *   await proxy.reply(msg!, { payload: that.total });
+ * };
+ * const DistWorker = dist(proxy, { "master:sum:1": onSum })(Worker);
+ * ```
+ */
 export type DistHandler<T> = (that: T, proxy: Proxy, messages: Message[]) => unknown;
 
-/** Methods `dist` adds to instances. */
+/**
+ * Methods `dist` adds to instances.
+ * @example
+ * ```ts
+ * const worker = new DistWorker(); // has launch() and stop() from Distributed
+ * const running = worker.launch();
+ * // … later
+ * worker.stop();
+ * await running;
+ * ```
+ */
 export interface Distributed {
   /** Receives messages and dispatches satisfied events until `stop()` or the proxy closes. */
   launch(): Promise<void>;

@@ -7,7 +7,20 @@ import type { LoggerLike } from "../core/logger.ts";
 import type { DiscoveryOptions } from "../discovery/create-registry.ts";
 import type { DriverOptions } from "../transport/driver.ts";
 
-/** Options of `Proxy.create`. Durations are in milliseconds. */
+/**
+ * Options of `Proxy.create`. Durations are in milliseconds.
+ * @example
+ * ```ts
+ * const options: ProxyOptions = {
+ *   groupName: "job",
+ *   componentType: "worker",
+ *   expectedPeers: { master: 1 },
+ *   discovery: { type: "local" },
+ *   defaultTimeoutMs: 5000,
+ * };
+ * const proxy = await Proxy.create(options);
+ * ```
+ */
 export interface ProxyOptions {
   /** Name of the group (job) the component belongs to. */
   groupName: string;
@@ -51,7 +64,17 @@ export interface ProxyOptions {
   logger?: LoggerLike;
 }
 
-/** Options with defaults filled in. */
+/**
+ * Options with defaults filled in.
+ * @example
+ * ```ts
+ * const resolved: ResolvedProxyOptions = resolveProxyOptions(
+ *   { groupName: "job", componentType: "worker", expectedPeers: { master: 1 } },
+ *   "a1b2",
+ * );
+ * resolved.maxRetries; // 10
+ * ```
+ */
 export type ResolvedProxyOptions = Required<
   Omit<ProxyOptions, "discovery" | "logger" | "defaultTimeoutMs" | "maxRejoinTimes" | "componentName">
 > &
@@ -69,7 +92,15 @@ function positive(name: string, value: number | undefined, allowZero = false): v
   }
 }
 
-/** Validates options and fills in defaults; throws ConfigError / PeersMissError naming the bad option. */
+/**
+ * Validates options and fills in defaults; throws ConfigError / PeersMissError naming the bad option.
+ * @example
+ * ```ts
+ * resolveProxyOptions({ groupName: "job", componentType: "worker", expectedPeers: { master: 1 } }, "a1b2")
+ *   .componentName; // "worker.a1b2"
+ * resolveProxyOptions({ groupName: "job", componentType: "worker", expectedPeers: {} }, "a1b2"); // throws PeersMissError
+ * ```
+ */
 export function resolveProxyOptions(options: ProxyOptions, randomSuffix: string): ResolvedProxyOptions {
   if (typeof options !== "object" || options === null)
     throw new ConfigError("Proxy.create needs an options object");

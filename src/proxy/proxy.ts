@@ -32,7 +32,14 @@ import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
 /** How long replies from a peer that just failed may still arrive before calls waiting for it end. */
 const PEER_DRAIN_MS = 250;
 
-/** Per-call deadline. */
+/**
+ * Per-call deadline.
+ * @example
+ * ```ts
+ * const replies = await proxy.send(request, { timeoutMs: 5000 });
+ * const next = await proxy.receiveOnce({ timeoutMs: 1000 });
+ * ```
+ */
 export interface TimeoutOptions {
   /** Deadline of the whole call in ms; default the proxy's `defaultTimeoutMs` (none). */
   timeoutMs?: number;
@@ -45,7 +52,14 @@ interface PeerState {
   rejoins: number;
 }
 
-/** Counters a proxy keeps about itself. */
+/**
+ * Counters a proxy keeps about itself.
+ * @example
+ * ```ts
+ * const stats: ProxyStats = proxy.getStats();
+ * console.log(stats.messagesSent, stats.bytesReceived, stats.decodeErrors);
+ * ```
+ */
 export interface ProxyStats {
   messagesSent: number;
   messagesReceived: number;

@@ -5,7 +5,14 @@
 import { PeersDisconnectionError, ReplyTimeoutError } from "../core/errors.ts";
 import type { Message } from "../core/message.ts";
 
-/** One reply a call expects: a session id, and the peer it must come from when known. */
+/**
+ * One reply a call expects: a session id, and the peer it must come from when known.
+ * @example
+ * ```ts
+ * const expected: Expectation[] = [{ sessionId, source: "worker.0" }, { sessionId: otherSessionId }];
+ * const waiter = new ReplyWaiter(expected, 5000, () => {});
+ * ```
+ */
 export interface Expectation {
   sessionId: string;
   source?: string;

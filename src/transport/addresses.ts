@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ConfigError, SocketTypeError } from "../core/errors.ts";
 
-/** Transport protocols weft binds. */
+/**
+ * Transport protocols weft binds.
+ * @example
+ * ```ts
+ * const protocol: Protocol = "ipc";
+ * const endpoint = bindEndpoint({ protocol, label: "inbox" });
+ * ```
+ */
 export type Protocol = "tcp" | "ipc";
 
 /**
@@ -52,7 +59,14 @@ export function newIpcEndpoint(label: string): string {
   return `ipc://${path}`;
 }
 
-/** Options of {@link bindEndpoint}. */
+/**
+ * Options of {@link bindEndpoint}.
+ * @example
+ * ```ts
+ * const options: BindOptions = { protocol: "tcp", host: "0.0.0.0", port: 5555 };
+ * bindEndpoint(options); // "tcp://0.0.0.0:5555"
+ * ```
+ */
 export interface BindOptions {
   /** `"tcp"` (default) or `"ipc"`. */
   protocol?: Protocol;
@@ -85,12 +99,28 @@ export function bindEndpoint(options: BindOptions = {}): string {
   return `tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** True when `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
+/**
+ * True when `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+ * @example
+ * ```ts
+ * isLoopbackHost("127.0.0.1"); // true
+ * isLoopbackHost("10.0.0.5"); // false
+ * ```
+ */
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
-/** Removes the socket file of an `ipc://` endpoint, ignoring a missing file. */
+/**
+ * Removes the socket file of an `ipc://` endpoint, ignoring a missing file.
+ * @example
+ * ```ts
+ * const endpoint = newIpcEndpoint("inbox");
+ * await pull.bind(endpoint);
+ * pull.close();
+ * removeIpcFile(endpoint);
+ * ```
+ */
 export function removeIpcFile(endpoint: string): void {
   if (!endpoint.startsWith("ipc://")) return;
   try {

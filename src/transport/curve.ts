@@ -11,13 +11,27 @@ import * as zmq from "zeromq";
 import { ConfigError } from "../core/errors.ts";
 import { readLoop } from "./socket-reader.ts";
 
-/** A CURVE key pair as Z85 strings (40 characters each). */
+/**
+ * A CURVE key pair as Z85 strings (40 characters each).
+ * @example
+ * ```ts
+ * const keys: CurveKeyPair = readCurveKeyFile("group.key");
+ * keys.publicKey.length; // 40
+ * ```
+ */
 export interface CurveKeyPair {
   publicKey: string;
   secretKey: string;
 }
 
-/** CURVE options of a component. */
+/**
+ * CURVE options of a component.
+ * @example
+ * ```ts
+ * const curve: CurveOptions = { ...readCurveKeyFile("group.key"), allowedPublicKeys: [partnerPublicKey] };
+ * const driver = await ZmqDriver.create("worker.0", "worker", { curve });
+ * ```
+ */
 export interface CurveOptions extends CurveKeyPair {
   /**
    * Client public keys allowed to connect to this component's sockets. Default: only the component's own
@@ -107,7 +121,14 @@ function validateKey(key: unknown, what: string): void {
   }
 }
 
-/** Checks CURVE options and fills in the defaults. */
+/**
+ * Checks CURVE options and fills in the defaults.
+ * @example
+ * ```ts
+ * const keys = generateCurveKeyPair();
+ * normalizeCurve(keys).allowedPublicKeys; // [keys.publicKey]
+ * ```
+ */
 export function normalizeCurve(curve: CurveOptions): Required<CurveOptions> {
   validateKey(curve.publicKey, "curve.publicKey");
   validateKey(curve.secretKey, "curve.secretKey");
@@ -115,7 +136,17 @@ export function normalizeCurve(curve: CurveOptions): Required<CurveOptions> {
   return { ...curve, allowedPublicKeys: curve.allowedPublicKeys ?? [curve.publicKey] };
 }
 
-/** Makes a binding socket a CURVE server checked by the ZAP handler under `domain`. */
+/**
+ * Makes a binding socket a CURVE server checked by the ZAP handler under `domain`.
+ * @example
+ * ```ts
+ * const server = generateCurveKeyPair();
+ * const release = await registerZapDomain("weft.job", [clientPublicKey]);
+ * const pull = new zmq.Pull();
+ * applyCurveServer(pull, server, "weft.job");
+ * await pull.bind("tcp://127.0.0.1:5555");
+ * ```
+ */
 export function applyCurveServer(socket: zmq.Socket, curve: CurveOptions, domain: string): void {
   socket.curveServer = true;
   socket.curveSecretKey = curve.secretKey;
@@ -123,7 +154,15 @@ export function applyCurveServer(socket: zmq.Socket, curve: CurveOptions, domain
   socket.zapDomain = domain;
 }
 
-/** Makes a connecting socket a CURVE client of the server whose public key is `serverPublicKey`. */
+/**
+ * Makes a connecting socket a CURVE client of the server whose public key is `serverPublicKey`.
+ * @example
+ * ```ts
+ * const push = new zmq.Push();
+ * applyCurveClient(push, generateCurveKeyPair(), serverPublicKey);
+ * push.connect("tcp://127.0.0.1:5555");
+ * ```
+ */
 export function applyCurveClient(socket: zmq.Socket, curve: CurveKeyPair, serverPublicKey: string): void {
   socket.curvePublicKey = curve.publicKey;
   socket.curveSecretKey = curve.secretKey;
@@ -142,7 +181,15 @@ const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 const ZAP_BIND_ATTEMPTS = 40;
 const ZAP_BIND_RETRY_MS = 25;
 
-/** Number of connection attempts the ZAP handler refused in this process. */
+/**
+ * Number of connection attempts the ZAP handler refused in this process.
+ * @example
+ * ```ts
+ * const before = zapRejections();
+ * // … a client whose public key is not allowed tries to connect
+ * zapRejections() > before; // true once the handler refused it
+ * ```
+ */
 export function zapRejections(): number {
   return rejectedCount;
 }

@@ -26,7 +26,14 @@ import {
 import { readLoop } from "./socket-reader.ts";
 import { SocketWriter } from "./socket-writer.ts";
 
-/** Socket options of a driver. */
+/**
+ * Socket options of a driver.
+ * @example
+ * ```ts
+ * const options: DriverOptions = { protocol: "ipc", sendTimeoutMs: 5000, highWaterMark: 1000 };
+ * const driver = await ZmqDriver.create("worker.0", "worker", options);
+ * ```
+ */
 export interface DriverOptions {
   /** `"tcp"` (default) or `"ipc"`. */
   protocol?: Protocol;
@@ -44,7 +51,19 @@ export interface DriverOptions {
   logger?: LoggerLike;
 }
 
-/** What a driver needs to know to connect to a peer. */
+/**
+ * What a driver needs to know to connect to a peer.
+ * @example
+ * ```ts
+ * const master: PeerEndpoint = {
+ *   name: "master",
+ *   type: "master",
+ *   unicast: "tcp://127.0.0.1:5000",
+ *   broadcast: "tcp://127.0.0.1:5001",
+ * };
+ * driver.connect(master);
+ * ```
+ */
 export interface PeerEndpoint {
   name: string;
   type: string;
@@ -54,13 +73,30 @@ export interface PeerEndpoint {
   curvePublicKey?: string;
 }
 
-/** Socket-level events about peers. */
+/**
+ * Socket-level events about peers.
+ * @example
+ * ```ts
+ * driver.onPeerEvent((event: DriverPeerEvent) => {
+ *   if (event.kind === "disconnected") console.warn(`${event.name} went away`);
+ * });
+ * ```
+ */
 export type DriverPeerEvent =
   | { kind: "broadcast-ready"; name: string }
   | { kind: "disconnected"; name: string }
   | { kind: "connected"; name: string };
 
-/** Handler of received frames; `channel` says which inbox they came through. */
+/**
+ * Handler of received frames; `channel` says which inbox they came through.
+ * @example
+ * ```ts
+ * const handler: DriverFramesHandler = (frames, channel) => {
+ *   console.log(channel, decodeMessage(frames).tag);
+ * };
+ * driver.onFrames(handler);
+ * ```
+ */
 export type DriverFramesHandler = (
   frames: Buffer[],
   channel: "unicast" | "broadcast",
@@ -72,7 +108,13 @@ interface PeerLink {
   writer: SocketWriter;
 }
 
-/** Topic frame of a broadcast to `type`. */
+/**
+ * Topic frame of a broadcast to `type`.
+ * @example
+ * ```ts
+ * typeTopic("worker"); // "t:worker\0"
+ * ```
+ */
 export function typeTopic(type: string): string {
   return `t:${type}\0`;
 }

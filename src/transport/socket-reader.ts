@@ -4,7 +4,16 @@
  */
 import type { Readable } from "zeromq";
 
-/** Handler of one received multipart message. Returning a promise pauses reading until it settles. */
+/**
+ * Handler of one received multipart message. Returning a promise pauses reading until it settles.
+ * @example
+ * ```ts
+ * const onFrames: FramesHandler = async (frames) => {
+ *   await handle(decodeMessage(frames));
+ * };
+ * const done = readLoop(pull, onFrames);
+ * ```
+ */
 export type FramesHandler = (frames: Buffer[]) => void | Promise<void>;
 
 /**

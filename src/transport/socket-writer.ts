@@ -6,7 +6,14 @@
 import type { Writable } from "zeromq";
 import { ClosedError, DriverSendError } from "../core/errors.ts";
 
-/** Frames accepted by a ZeroMQ send. */
+/**
+ * Frames accepted by a ZeroMQ send.
+ * @example
+ * ```ts
+ * const frames: Frames = ["hello", new Uint8Array([1, 2, 3])];
+ * await writer.send(frames);
+ * ```
+ */
 export type Frames = readonly (Uint8Array | string)[];
 
 interface Pending {
@@ -15,7 +22,14 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** Options of {@link SocketWriter}. */
+/**
+ * Options of {@link SocketWriter}.
+ * @example
+ * ```ts
+ * const options: SocketWriterOptions = { maxQueue: 256, label: "worker.0" };
+ * const writer = new SocketWriter(push, options);
+ * ```
+ */
 export interface SocketWriterOptions {
   /** Messages queued before `send()` callers wait for room (backpressure). Default 1024. */
   maxQueue?: number;
