@@ -85,7 +85,7 @@ export interface HeartbeatOptions {
  *
  * @example
  * ```ts
- * const registry = createRegistry({ type: "local" });
+ * const registry = await createRegistry({ type: "local" });
  * await registry.register(member);
  * const members = await registry.list("my-group");
  * const stop = registry.watch("my-group", (e) => console.log(e.kind, e.member.name));

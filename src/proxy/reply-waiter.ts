@@ -25,7 +25,7 @@ export interface Expectation {
  *
  * @example
  * ```ts
- * const waiter = new ReplyWaiter([{ sessionId, source: "worker.0" }], 5000);
+ * const waiter = new ReplyWaiter([{ sessionId, source: "worker.0" }], 5000, (w) => waiters.delete(w));
  * waiter.offer(reply); // true when the reply belonged to this call
  * const replies = await waiter.done;
  * ```
