@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { NodeError } from "../../../src/core/errors.ts";
+import { pidAlive as alive } from "../../../src/discovery/local-registry.ts";
 import { Parallel } from "../../../src/pipeline/index.ts";
 
 const JOB = "./test/helpers/pipeline-job.ts";
@@ -75,15 +76,6 @@ void test("workers exit when the process that runs the job is killed", async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Checks `ok` every 50 ms until it holds; rejects with `what` after `ms`. */
 async function until(ok: () => boolean, ms: number, what: string): Promise<void> {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { NodeError, TubeSpecError } from "../../../src/core/errors.ts";
+import { pidAlive as alive } from "../../../src/discovery/local-registry.ts";
 import { generateCurveKeyPair } from "../../../src/transport/curve.ts";
 import { NodeProcessPool, Tube, ZMQRunner, type TubeEvent } from "../../../src/tube/index.ts";
 import { FIXTURES } from "../../helpers/tube-runners.ts";
@@ -13,15 +14,6 @@ const N = "./nodes.ts#";
 const pool = new NodeProcessPool();
 pool.prewarm(4);
 after(() => pool.close());
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function within<T>(ms: number, p: Promise<T>): Promise<T> {
   let t: NodeJS.Timeout | undefined;
