@@ -22,32 +22,15 @@ after(async () => {
 void test("encrypted overlay: the relay cannot read it, and a tampered payload is detected", async () => {
   let tamper = false;
   const seen: OverlayFrame[] = [];
-  const server = new ResearcherServer({
-    logger: new RecordingLogger(),
-    overlayHook: (o) => {
-      seen.push(o);
-      if (!tamper) return o;
-      const payload = Buffer.from(o.payload);
-      payload[0] = (payload[0] ?? 0) ^ 0xff;
-      return { ...o, payload };
-    },
+  const { port } = await overlayServer((o) => {
+    seen.push(o);
+    if (!tamper) return o;
+    const payload = Buffer.from(o.payload);
+    payload[0] = (payload[0] ?? 0) ^ 0xff;
+    return { ...o, payload };
   });
-  const { port } = await server.start();
-  cleanups.push(() => server.stop());
-  const mk = (id: string): NodeClient => {
-    const n = new NodeClient({
-      nodeId: id,
-      researchers: [{ host: "127.0.0.1", port }],
-      onTask: () => undefined,
-      overlayEncryption: true,
-      logger: new RecordingLogger(),
-    });
-    cleanups.push(() => n.stop());
-    n.start();
-    return n;
-  };
-  const a = mk("a");
-  const b = mk("b");
+  const a = overlayNode(port, "a");
+  const b = overlayNode(port, "b");
   await Promise.all([a.waitConnected(), b.waitConnected()]);
   await until(() => a.peerKeys.has("b") && b.peerKeys.has("a"), 5000, "public keys");
   const got: Message[] = [];
