@@ -256,8 +256,9 @@ async function startZapHandler(): Promise<void> {
     }
   }
   if (domains.size === 0) {
-    // Every registration was released while the handler was starting.
+    // Every registration was released while the handler was starting; the next one starts afresh.
     socket.close();
+    zapStarting = undefined;
     return;
   }
   zapSocket = socket;
