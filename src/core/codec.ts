@@ -13,7 +13,14 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { DecodeError, EncodeError } from "./errors.ts";
-import { Message, SessionMessage, type SessionStage, type SessionType } from "./message.ts";
+import {
+  Message,
+  NotificationSessionStage,
+  SessionMessage,
+  SessionType,
+  TaskSessionStage,
+  type SessionStage,
+} from "./message.ts";
 
 /**
  * Version of the wire format written in every header.
@@ -476,8 +483,8 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
       message.destination,
       message.sessionId,
       message.messageId,
-      session ? message.sessionType : null,
-      session ? message.sessionStage : null,
+      session ? sessionTypeCode(message.sessionType) : null,
+      session ? sessionStageCode(message.sessionType, message.sessionStage) : null,
       attachments.length,
       payload,
     ]);
@@ -523,6 +530,55 @@ export interface WireHeader {
   attachmentCount: number;
 }
 
+// Session type and stage travel as small integers (a string name is accepted too, so a foreign client
+// may send either): the names would take 17 bytes of a small message, enough to push it past the size
+// under which ZeroMQ copies a frame instead of releasing it later from its I/O thread.
+const SESSION_TYPES: readonly SessionType[] = [SessionType.TASK, SessionType.NOTIFICATION];
+const SESSION_STAGES: Record<SessionType, readonly SessionStage[]> = {
+  task: [TaskSessionStage.REQUEST, TaskSessionStage.RECEIVE, TaskSessionStage.COMPLETE],
+  notification: [NotificationSessionStage.REQUEST, NotificationSessionStage.RECEIVE],
+};
+
+/** A header value for an error message: strings quoted, numbers as they are, anything else by its type. */
+function describeWireValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return String(value);
+  return value === null ? "nil" : `a value of type ${typeof value}`;
+}
+
+function sessionTypeCode(type: SessionType): number {
+  return SESSION_TYPES.indexOf(type);
+}
+
+function sessionStageCode(type: SessionType, stage: SessionStage): number {
+  return SESSION_STAGES[type].indexOf(stage);
+}
+
+function sessionTypeFromWire(value: unknown): SessionType {
+  if (typeof value === "number") {
+    const type = SESSION_TYPES[value];
+    if (type !== undefined) return type;
+  } else if (typeof value === "string" && (SESSION_TYPES as readonly string[]).includes(value)) {
+    return value as SessionType;
+  }
+  throw new DecodeError(
+    `session message header has session type ${describeWireValue(value)}; expected 0 ("task") or 1 ("notification")`,
+  );
+}
+
+function sessionStageFromWire(type: SessionType, value: unknown): SessionStage {
+  const stages = SESSION_STAGES[type];
+  if (typeof value === "number") {
+    const stage = stages[value];
+    if (stage !== undefined) return stage;
+  } else if (typeof value === "string" && (stages as readonly string[]).includes(value)) {
+    return value as SessionStage;
+  }
+  throw new DecodeError(
+    `session message header has stage ${describeWireValue(value)}, which is not a stage of a ${type} session (${stages.map((x, i) => `${i} = "${x}"`).join(", ")})`,
+  );
+}
+
 /** Number of elements of the msgpack array `frame` starts with, or -1 when it does not start with one. */
 function leadingArrayLength(frame: Uint8Array): number {
   const b = frame[0];
@@ -564,8 +620,11 @@ function checkHeader(h: readonly unknown[], expectedVersion: number): WireHeader
   if (typeof sessionId !== "string") throw new DecodeError("header field sessionId is not a string");
   if (typeof messageId !== "string") throw new DecodeError("header field messageId is not a string");
   const session = (flags & FLAG_SESSION) !== 0;
-  if (session && (typeof sessionType !== "string" || typeof sessionStage !== "string")) {
-    throw new DecodeError("session message header lacks its session type or stage");
+  let type: SessionType | null = null;
+  let stage: SessionStage | null = null;
+  if (session) {
+    type = sessionTypeFromWire(sessionType);
+    stage = sessionStageFromWire(type, sessionStage);
   }
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
     throw new DecodeError("header attachment count is not a non-negative integer");
@@ -578,8 +637,8 @@ function checkHeader(h: readonly unknown[], expectedVersion: number): WireHeader
     destination,
     sessionId,
     messageId,
-    sessionType: session ? (sessionType as SessionType) : null,
-    sessionStage: session ? (sessionStage as SessionStage) : null,
+    sessionType: type,
+    sessionStage: stage,
     attachmentCount: count,
   };
 }

@@ -1,16 +1,38 @@
 /**
- * Identifiers: random UUIDs for sessions and messages.
+ * Identifiers for sessions, messages and group members.
+ *
+ * An id is a per-process random prefix (64 random bits, base64url) followed by a per-process counter, e.g.
+ * `"Qm4tZ0vN3aE.1k"`. Ids are unique across processes and machines (two processes share a prefix with
+ * probability about n² / 2⁶⁵ for n processes) and strictly increasing within one process. They are half
+ * the size of a UUID string, which matters on the wire: a message with a 64-byte payload stays under
+ * the 128 bytes below which ZeroMQ copies a frame instead of handing it to its I/O thread and waking
+ * this process later to release it. Ids are correlation keys, not secrets: use {@link randomToken} for
+ * anything that must not be guessed.
  * @module
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
+
+const PROCESS_PREFIX = randomBytes(8).toString("base64url");
+let counter = 0;
 
 /**
- * A new random (v4) UUID string.
+ * A new id, unique across processes: this process's random prefix, a dot and a counter in base 36.
  * @example
  * ```ts
- * const id = newId(); // "3b241101-e2bb-4255-8caf-4136c566a962"
+ * const id = newId(); // "Qm4tZ0vN3aE.0", then "Qm4tZ0vN3aE.1", …
  * ```
  */
 export function newId(): string {
-  return randomUUID();
+  return `${PROCESS_PREFIX}.${(counter++).toString(36)}`;
+}
+
+/**
+ * A random, unguessable token of `bytes` random bytes in base64url (default 16 bytes, 22 characters).
+ * @example
+ * ```ts
+ * const suffix = randomToken(6); // "p2Xc9LrA"
+ * ```
+ */
+export function randomToken(bytes = 16): string {
+  return randomBytes(bytes).toString("base64url");
 }

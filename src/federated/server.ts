@@ -84,7 +84,7 @@ export interface ServerTlsOptions {
  * ```
  */
 export interface ResearcherServerOptions extends AgentOptions {
-  /** Id announced to nodes. Default a new UUID. */
+  /** Id announced to nodes. Default a new unique id (see newId). */
   researcherId?: string;
   /** Largest chunk data size. Default {@link DEFAULT_CHUNK_BYTES} (4 MiB less the envelope). */
   chunkBytes?: number;

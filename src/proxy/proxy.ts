@@ -12,7 +12,7 @@ import {
   TimeoutError,
   UnknownPeerError,
 } from "../core/errors.ts";
-import { newId } from "../core/ids.ts";
+import { newId, randomToken } from "../core/ids.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
 import {
   Message,
@@ -114,7 +114,7 @@ export class Proxy implements AsyncDisposable {
   };
 
   private constructor(options: ProxyOptions) {
-    this.opts = resolveProxyOptions(options, newId().slice(0, 8));
+    this.opts = resolveProxyOptions(options, randomToken(6));
     this.log = options.logger ?? new InternalLogger(`proxy.${this.opts.componentName}`);
     this.inbox = new Inbox(this.opts.maxInboxSize);
     this.cache = new RejoinCache(this.opts.maxLengthForMessageCache);

@@ -167,8 +167,8 @@ void describe("codec output is plain msgpack", () => {
       "w.0",
       m.sessionId,
       m.messageId,
-      "task",
-      "task_request",
+      0, // task
+      0, // task_request
       1,
     ]);
     const ref = first[10] as Ext;
@@ -251,6 +251,36 @@ void describe("codec output is plain msgpack", () => {
     assert.deepEqual([...p.w], [1.5, -2, 3.25, 0]);
     const header = decodeHeader(Uint8Array.from(first));
     assert.deepEqual([header.version, header.tag, header.attachmentCount], [2, "sum", 1]);
+  });
+
+  void it("reads session type and stage as codes or as names, and rejects unknown ones", () => {
+    const frame = (type: unknown, stage: unknown): Uint8Array =>
+      Uint8Array.from(w([2, 1, "t", "a", "b", "s", "m", type, stage, 0, null]));
+    const byCode = decodeMessage([frame(1, 1)]) as SessionMessage;
+    assert.deepEqual([byCode.sessionType, byCode.sessionStage], ["notification", "notification_receive"]);
+    const byName = decodeMessage([frame("task", "task_complete")]) as SessionMessage;
+    assert.deepEqual([byName.sessionType, byName.sessionStage], ["task", "task_complete"]);
+    assert.throws(
+      () => decodeMessage([frame(7, 0)]),
+      (e: unknown) => e instanceof DecodeError && /session type 7; expected 0/.test(e.message),
+    );
+    assert.throws(
+      () => decodeMessage([frame(1, 2)]),
+      (e: unknown) =>
+        e instanceof DecodeError && /stage 2, which is not a stage of a notification session/.test(e.message),
+    );
+    assert.throws(
+      () => decodeMessage([frame(0, "notification_request")]),
+      (e: unknown) => e instanceof DecodeError && /not a stage of a task session/.test(e.message),
+    );
+    assert.throws(
+      () => decodeMessage([frame(0, {})]),
+      (e: unknown) => e instanceof DecodeError && /stage a value of type object/.test(e.message),
+    );
+    assert.throws(
+      () => decodeMessage([frame(0, 1.5)]),
+      (e: unknown) => e instanceof DecodeError && /stage 1.5, which/.test(e.message),
+    );
   });
 
   void it("still decodes a version 1 message (header frame, body frame, attachments)", () => {

@@ -1,0 +1,38 @@
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { newId, randomToken } from "../../../src/core/ids.ts";
+
+const prefixOf = (id: string): string => id.slice(0, id.indexOf("."));
+
+void describe("ids", () => {
+  void it("are distinct and strictly increasing within a process", () => {
+    const ids = Array.from({ length: 10_000 }, () => newId());
+    assert.equal(new Set(ids).size, ids.length);
+    const counters = ids.map((id) => parseInt(id.slice(id.indexOf(".") + 1), 36));
+    for (let i = 1; i < counters.length; i++) assert.ok(counters[i]! > counters[i - 1]!);
+    assert.equal(new Set(ids.map(prefixOf)).size, 1);
+  });
+
+  void it("stay short enough for a small message to fit one copied ZeroMQ frame", () => {
+    // 11-character prefix, a dot and a counter: far below the 36 characters of a UUID.
+    assert.ok(newId().length <= 20, newId());
+  });
+
+  void it("have a different random prefix in another process", () => {
+    const script = `import { newId } from ${JSON.stringify(new URL("../../../src/core/ids.ts", import.meta.url).href)}; console.log(newId());`;
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const other = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      env,
+      encoding: "utf8",
+    }).trim();
+    assert.match(other, /^[A-Za-z0-9_-]{11}\.0$/);
+    assert.notEqual(prefixOf(other), prefixOf(newId()));
+  });
+
+  void it("makes random tokens of the asked size", () => {
+    assert.equal(Buffer.from(randomToken(6), "base64url").length, 6);
+    assert.notEqual(randomToken(), randomToken());
+  });
+});
