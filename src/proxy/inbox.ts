@@ -51,6 +51,11 @@ export class Inbox {
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
+  /** The oldest message if there is one, without waiting. */
+  poll(): Message | undefined {
+    return this.take();
+  }
+
   private take(): Message | undefined {
     if (this.head >= this.items.length) return undefined;
     const m = this.items[this.head] as Message;

@@ -3,6 +3,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import { splitMessages } from "../core/batch.ts";
 import { decodeMessage, encodeMessage } from "../core/codec.ts";
 import {
   ClosedError,
@@ -96,8 +97,10 @@ export class Proxy implements AsyncDisposable {
    * Which peers each recent outgoing session awaits replies from (for receiveById), in two generations:
    * when the newer one holds 50 000 sessions the older one is dropped whole, so remembering stays O(1).
    */
-  private sessionTargets = new Map<string, string[]>();
-  private olderSessionTargets = new Map<string, string[]>();
+  // Where each recent session was sent (one name, or a list after a broadcast), so that a later
+  // receiveById knows whose replies to wait for and which peer's death ends the wait.
+  private sessionTargets = new Map<string, string | readonly string[]>();
+  private olderSessionTargets = new Map<string, string | readonly string[]>();
   private readonly cache: RejoinCache;
   private readonly peerWatchers = new Set<() => void>();
   private stopWatch: (() => void) | undefined;
@@ -353,6 +356,15 @@ export class Proxy implements AsyncDisposable {
   // Receiving.
 
   private onFrames(frames: Buffer[]): void | Promise<void> {
+    if (frames.length === 1) this.onMessageFrames(frames);
+    else for (const group of splitMessages(frames)) this.onMessageFrames(group);
+    // Backpressure: stop reading while the inbox is full, unless a call waits for replies (its reply may be
+    // next on the socket).
+    if (this.inbox.full && this.waiters.size === 0) return this.inbox.waitForRoom();
+  }
+
+  /** Decodes one message and hands it to a waiting call or the inbox. */
+  private onMessageFrames(frames: readonly Buffer[]): void {
     let message: Message;
     try {
       message = decodeMessage(frames, { maxMessageBytes: this.opts.maxMessageBytes });
@@ -366,9 +378,6 @@ export class Proxy implements AsyncDisposable {
     const set = this.waiters.get(message.sessionId);
     if (set) for (const w of set) if (w.offer(message)) return;
     this.inbox.push(message);
-    // Backpressure: stop reading while the inbox is full, unless a call waits for replies (its reply may be
-    // next on the socket).
-    if (this.inbox.full && this.waiters.size === 0) return this.inbox.waitForRoom();
   }
 
   private addWaiter(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
@@ -415,9 +424,11 @@ export class Proxy implements AsyncDisposable {
     const expectations: Expectation[] = [];
     const perId = new Map<string, string[]>();
     for (const id of sessionIds) {
-      const targets = perId.get(id) ?? [
-        ...(this.sessionTargets.get(id) ?? this.olderSessionTargets.get(id) ?? []),
-      ];
+      let targets = perId.get(id);
+      if (targets === undefined) {
+        const known = this.sessionTargets.get(id) ?? this.olderSessionTargets.get(id);
+        targets = known === undefined ? [] : typeof known === "string" ? [known] : [...known];
+      }
       perId.set(id, targets);
       const source = targets.shift();
       expectations.push(source === undefined ? { sessionId: id } : { sessionId: id, source });
@@ -440,13 +451,29 @@ export class Proxy implements AsyncDisposable {
    * for await (const msg of proxy.receive()) proxy.reply(msg, { payload: work(msg.payload) });
    * ```
    */
-  async *receive(options: TimeoutOptions = {}): AsyncIterableIterator<Message> {
+  receive(options: TimeoutOptions = {}): AsyncIterableIterator<Message> {
     const signal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
-    while (!this.closed || this.inbox.size > 0) {
-      const m = await this.inbox.shift(signal);
-      if (m === undefined) return;
-      yield m;
-    }
+    // A plain iterator rather than an async generator: one promise per message instead of a generator's
+    // several, on the path every received message takes.
+    let finished = false;
+    const end = (): IteratorResult<Message> => {
+      finished = true;
+      return { done: true, value: undefined };
+    };
+    const step = (m: Message | undefined): IteratorResult<Message> =>
+      m === undefined ? end() : { done: false, value: m };
+    return {
+      next: () => {
+        if (finished || (this.closed && this.inbox.size === 0)) return Promise.resolve(end());
+        const ready = signal?.aborted ? undefined : this.inbox.poll();
+        if (ready !== undefined) return Promise.resolve({ done: false, value: ready });
+        return this.inbox.shift(signal).then(step);
+      },
+      return: () => Promise.resolve(end()),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   /** The next message; rejects with TimeoutError at the deadline. */
@@ -496,7 +523,7 @@ export class Proxy implements AsyncDisposable {
     }
   }
 
-  private remember(sessionId: string, targets: string[]): void {
+  private remember(sessionId: string, targets: string | readonly string[]): void {
     this.sessionTargets.set(sessionId, targets);
     if (this.sessionTargets.size >= 50_000) {
       this.olderSessionTargets = this.sessionTargets;
@@ -532,7 +559,7 @@ export class Proxy implements AsyncDisposable {
       }
       return [];
     }
-    this.remember(message.sessionId, [message.destination]);
+    this.remember(message.sessionId, message.destination);
     await this.transmit(message);
     return [message.sessionId];
   }

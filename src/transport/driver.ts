@@ -4,7 +4,9 @@
  *
  * - a PULL *unicast inbox* (bound) and a SUB *broadcast inbox* (bound, subscribed to its own type topic and
  *   to its own name topic);
- * - one PUSH per peer (connected to the peer's unicast inbox), each with its own {@link SocketWriter};
+ * - one PUSH per peer (connected to the peer's unicast inbox), each with its own {@link SocketWriter}.
+ *   Messages that queue up for a peer while a send is in progress leave together as one multipart
+ *   message, so a unicast receive may hold several wire messages (split them with `splitMessages`);
  * - one XPUB *broadcast publisher* connected to every peer's broadcast inbox. Broadcast frames start with
  *   the topic `t:<type>\0`; the trailing NUL makes the match exact (`actor` does not get `actor_eval`).
  *   XPUB sees each peer's subscription to `n:<name>\0`, which is how the driver knows that a peer can
@@ -25,6 +27,9 @@ import {
 } from "./curve.ts";
 import { readLoop } from "./socket-reader.ts";
 import { SocketWriter } from "./socket-writer.ts";
+
+/** Limits of one coalesced unicast send: many small messages, never a large one with others. */
+const COALESCE = { maxMessages: 64, maxBytes: 64 * 1024 };
 
 /**
  * Socket options of a driver.
@@ -317,7 +322,10 @@ export class ZmqDriver {
     });
     push.connect(peer.unicast);
     this.xpub.connect(peer.broadcast);
-    this.links.set(peer.name, { endpoint: peer, push, writer: new SocketWriter(push, { label: peer.name }) });
+    // Messages queued for a peer while the previous send was in progress go out together (the proxy
+    // splits them on receipt): one native send and one receive instead of one per message.
+    const writer = new SocketWriter(push, { label: peer.name, coalesce: COALESCE });
+    this.links.set(peer.name, { endpoint: peer, push, writer });
   }
 
   /** Closes the links to `name` (messages still queued for it are dropped). */

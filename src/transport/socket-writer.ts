@@ -35,6 +35,14 @@ export interface SocketWriterOptions {
   maxQueue?: number;
   /** Label used in error messages, e.g. the peer name. */
   label?: string;
+  /**
+   * Sends messages that are waiting in the queue together, as one multipart ZeroMQ message (their frames
+   * back to back), up to `maxMessages` messages and `maxBytes` bytes; a message alone over `maxBytes`
+   * still goes out alone. Off by default: only a receiver that splits such messages again (the proxy's,
+   * see docs/wire-protocol.md) may be sent to this way. A message is never held back to wait for others:
+   * batches form only from what queued up while the previous send was in progress.
+   */
+  coalesce?: { maxMessages: number; maxBytes: number };
 }
 
 /**
@@ -54,6 +62,7 @@ export class SocketWriter {
   private readonly roomWaiters: (() => void)[] = [];
   private readonly maxQueue: number;
   private readonly label: string;
+  private readonly coalesce: { maxMessages: number; maxBytes: number } | undefined;
 
   constructor(
     private readonly socket: Writable & { closed: boolean },
@@ -61,6 +70,7 @@ export class SocketWriter {
   ) {
     this.maxQueue = options.maxQueue ?? 1024;
     this.label = options.label ?? "socket";
+    this.coalesce = options.coalesce;
   }
 
   /** Messages waiting to be handed to the socket. */
@@ -72,42 +82,77 @@ export class SocketWriter {
    * Queues `frames` and resolves once ZeroMQ has accepted them. Rejects with {@link DriverSendError} when
    * the socket's send timeout passes, and with {@link ClosedError} after `close()`.
    */
-  async send(frames: Frames): Promise<void> {
-    if (this.closed) throw new ClosedError(`cannot send to ${this.label}: the socket is closed`);
-    while (this.pending >= this.maxQueue) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-      if (this.closed) throw new ClosedError(`cannot send to ${this.label}: the socket is closed`);
-    }
+  send(frames: Frames): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.pending >= this.maxQueue) return this.sendWhenRoom(frames);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ frames, resolve, reject });
       if (!this.sending) void this.pump();
     });
   }
 
+  /** {@link send} once the queue has room (backpressure). */
+  private async sendWhenRoom(frames: Frames): Promise<void> {
+    while (this.pending >= this.maxQueue) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      if (this.closed) throw this.closedError();
+    }
+    return this.send(frames);
+  }
+
+  private closedError(cause?: unknown): ClosedError {
+    const message = `cannot send to ${this.label}: the socket is closed`;
+    return cause === undefined ? new ClosedError(message) : new ClosedError(message, { cause });
+  }
+
+  /** The next queued item, or undefined; wakes one sender waiting for room. */
+  private take(): Pending | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const item = this.queue[this.head] as Pending;
+    this.queue[this.head] = undefined as unknown as Pending;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    this.roomWaiters.shift()?.();
+    return item;
+  }
+
+  /** Takes the items to send next: one, or with `coalesce` as many queued ones as the limits allow. */
+  private takeBatch(first: Pending): Pending[] {
+    const batch = [first];
+    const limits = this.coalesce;
+    if (limits === undefined) return batch;
+    let bytes = byteLength(first.frames);
+    while (this.head < this.queue.length && batch.length < limits.maxMessages) {
+      const next = this.queue[this.head] as Pending;
+      const size = byteLength(next.frames);
+      if (bytes + size > limits.maxBytes) break;
+      bytes += size;
+      batch.push(this.take() as Pending);
+    }
+    return batch;
+  }
+
   private async pump(): Promise<void> {
     this.sending = true;
-    while (this.head < this.queue.length) {
-      const item = this.queue[this.head] as Pending;
-      this.queue[this.head] = undefined as unknown as Pending;
-      this.head++;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
-      this.roomWaiters.shift()?.();
+    for (let first = this.take(); first !== undefined; first = this.take()) {
+      const batch = this.takeBatch(first);
       if (this.closed) {
-        item.reject(new ClosedError(`cannot send to ${this.label}: the socket is closed`));
+        for (const item of batch) item.reject(this.closedError());
         continue;
       }
+      const frames = batch.length === 1 ? first.frames : batch.flatMap((item) => item.frames);
       try {
-        await this.socket.send(item.frames as (Uint8Array | string)[]);
-        item.resolve();
+        await this.socket.send(frames as (Uint8Array | string)[]);
+        for (const item of batch) item.resolve();
       } catch (err) {
-        item.reject(
+        const failure =
           this.closed || this.socket.closed
-            ? new ClosedError(`cannot send to ${this.label}: the socket is closed`, { cause: err })
-            : new DriverSendError(`send to ${this.label} failed: ${(err as Error).message}`, { cause: err }),
-        );
+            ? this.closedError(err)
+            : new DriverSendError(`send to ${this.label} failed: ${(err as Error).message}`, { cause: err });
+        for (const item of batch) item.reject(failure);
       }
     }
     this.queue.length = 0;
@@ -119,11 +164,15 @@ export class SocketWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (let i = this.head; i < this.queue.length; i++) {
-      this.queue[i]?.reject(new ClosedError(`cannot send to ${this.label}: the socket is closed`));
-    }
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]?.reject(this.closedError());
     this.queue.length = 0;
     this.head = 0;
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
+}
+
+function byteLength(frames: Frames): number {
+  let total = 0;
+  for (const f of frames) total += typeof f === "string" ? f.length * 3 : f.byteLength;
+  return total;
 }

@@ -88,6 +88,43 @@ void describe("codec zero copy", () => {
     assert.equal(bb.buffer, b1.buffer, "bytes need no alignment");
   });
 
+  void it("decodes a small inline typed array as a view on the frame when aligned, else as a copy", () => {
+    const values = new Float64Array([1.5, -2, 3.25]);
+    const [frame] = encodeMessage(msg(values));
+    const seen = new Set<string>();
+    for (let offset = 0; offset < 8; offset++) {
+      const placed = placeAt(frame as Uint8Array, offset);
+      const got = decodeMessage([placed]).payload as Float64Array;
+      assert.ok(got instanceof Float64Array);
+      assert.deepEqual([...got], [...values]);
+      seen.add(got.buffer === placed.buffer ? "view" : "copy");
+      if (got.buffer !== placed.buffer) assert.equal(got.byteOffset, 0);
+    }
+    assert.deepEqual([...seen].sort(), ["copy", "view"], "both paths taken over eight offsets");
+    const bytes = decodeMessage(encodeMessage(msg(new Uint8Array([7, 8])))).payload as Uint8Array;
+    assert.deepEqual([...bytes], [7, 8]);
+  });
+
+  void it("rejects an inline typed array with an unknown type or a partial element (DecodeError)", () => {
+    const [frame] = encodeMessage(msg(new Int16Array([1, 2])));
+    const f = Uint8Array.from(frame as Uint8Array);
+    // The payload is the last element: ext 8 (c7), length, type 0x74, type code, data.
+    const at = f.length - 8;
+    assert.deepEqual([f[at], f[at + 2], f[at + 3]], [0xc7, 0x74, 3]);
+    const unknown = Uint8Array.from(f);
+    unknown[at + 3] = 99;
+    assert.throws(
+      () => decodeMessage([unknown]),
+      (e: unknown) => e instanceof DecodeError && /unknown type code 99/.test(e.message),
+    );
+    const partial = Uint8Array.from(f.subarray(0, f.length - 1));
+    partial[at + 1] = 4; // 1 type byte + 3 data bytes: one and a half Int16 elements
+    assert.throws(
+      () => decodeMessage([partial]),
+      (e: unknown) => e instanceof DecodeError && /not a multiple of 2/.test(e.message),
+    );
+  });
+
   void it("uses the attachment threshold: 1023 bytes inline, 1024 bytes as a frame, configurable", () => {
     assert.equal(packValue(new Uint8Array(1023)).attachments.length, 0);
     assert.equal(packValue(new Uint8Array(1024)).attachments.length, 1);
