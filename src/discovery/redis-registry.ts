@@ -7,6 +7,9 @@
  * - `<p><group>:hb:<name>` — the member's incarnation id, with an expiry of `3 × heartbeatMs`, refreshed
  *   every heartbeat; a member whose key expired (a killed process) is never listed;
  * - `<p><group>:events` — a pub/sub channel announcing joins and leaves, so watchers react at once.
+ * A member that left without unregistering (SIGKILL, power loss) keeps its hash field until a `list` of
+ * the group finds its heartbeat key expired and removes it (atomically, and only that incarnation's), so
+ * restarts do not pile up dead entries.
  * Every heartbeat writes the hash field again, so a restarted Redis (which lost everything) is repopulated
  * within one heartbeat and new members can keep joining.
  * @module
@@ -24,6 +27,19 @@ if current == false or current == ARGV[3] then
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('DEL', KEYS[1])
 end
+if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
+return 1
+`;
+
+// Removes the hash field of a member whose heartbeat key has expired (a killed process), if the field
+// still holds that incarnation. KEYS: heartbeat key, type hash, types set; ARGV: name, type, incarnation.
+const PRUNE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local text = redis.call('HGET', KEYS[2], ARGV[1])
+if text == false then return 0 end
+local ok, entry = pcall(cjson.decode, text)
+if ok and type(entry) == 'table' and entry.incarnation ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
 if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
 return 1
 `;
@@ -223,11 +239,37 @@ export class RedisRegistry implements Registry {
       }
       if (members.length === 0) return [];
       const beats = await this.redis.mget(members.map((m) => this.hbKey(group, m.name)));
+      const expired = members.filter((_, i) => beats[i] === null);
+      if (expired.length > 0) void this.prune(expired);
       return members
         .filter((m, i) => beats[i] === m.incarnation)
         .sort((a, b) => a.name.localeCompare(b.name));
     } catch (err) {
       throw this.wrap(err, `listing group ${group}`);
+    }
+  }
+
+  /** Removes the entries of members whose heartbeat expired. Best effort: the next list tries again. */
+  private async prune(members: readonly MemberInfo[]): Promise<void> {
+    // Right after a reconnection, a restarted Redis holds no heartbeat keys yet for members that are alive;
+    // their next heartbeat writes the entry again anyway, but there is no point in racing it.
+    if (Date.now() < this.holdUntil) return;
+    for (const m of members) {
+      try {
+        const removed = await this.redis.eval(
+          PRUNE_SCRIPT,
+          3,
+          this.hbKey(m.group, m.name),
+          this.hashKey(m.group, m.type),
+          this.typesKey(m.group),
+          m.name,
+          m.type,
+          m.incarnation,
+        );
+        if (removed === 1) this.log.debug(`removed the entry of ${m.name}: its heartbeat expired`);
+      } catch (err) {
+        this.log.debug(`could not remove the expired entry of ${m.name}: ${(err as Error).message}`);
+      }
     }
   }
 

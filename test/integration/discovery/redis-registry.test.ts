@@ -93,6 +93,13 @@ void describe("RedisRegistry", () => {
       const gone = Date.now() - killedAt;
       assert.ok(gone <= 3 * heartbeatMs + 100, `listed for ${gone} ms after SIGKILL`);
       await waitFor(() => leaves.length > 0, 2 * heartbeatMs, "the leave event");
+      // Its hash field is removed too (by the lists above), and the types set with the last member.
+      await waitFor(
+        async () => (await admin.hexists(`${keyPrefix}${group}:worker`, "worker.k")) === 0,
+        2000,
+        "the dead member's hash entry to be removed",
+      );
+      assert.deepEqual(await admin.smembers(`${keyPrefix}${group}:types`), []);
     } finally {
       stop();
       await worker.kill();
