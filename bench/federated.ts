@@ -27,6 +27,7 @@ const rawOptions = {
 };
 
 async function child(kind: string, port: number, count: number): Promise<void> {
+  process.once("SIGTERM", () => process.exit(0)); // exits normally, so --cpu-prof writes its profile
   if (kind === "weft") {
     const nodes = Array.from(
       { length: count },
@@ -54,11 +55,19 @@ async function child(kind: string, port: number, count: number): Promise<void> {
 }
 
 function spawnChild(kind: string, port: number, count: number): Promise<() => void> {
-  const p = spawn(process.execPath, ["--import", "tsx", SELF, "child", kind, String(port), String(count)], {
+  // FEDERATED_BENCH_CHILD_ARGS (e.g. "--cpu-prof") is passed to the child's node.
+  const extra = process.env.FEDERATED_BENCH_CHILD_ARGS?.split(" ").filter(Boolean) ?? [];
+  const args = [...extra, "--import", "tsx", SELF, "child", kind, String(port), String(count)];
+  const p = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
-    p.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve(() => p.kill("SIGKILL")));
+    // SIGTERM lets a profiled child write its profile; SIGKILL follows if it lingers.
+    const stop = (): void => {
+      p.kill(extra.length > 0 ? "SIGTERM" : "SIGKILL");
+      setTimeout(() => p.kill("SIGKILL"), 2000).unref();
+    };
+    p.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve(stop));
     p.once("exit", (c) => reject(new Error(`child exited ${c}`)));
   });
 }
@@ -276,8 +285,8 @@ async function main(): Promise<void> {
     await compare(
       "payload_64mib",
       "MB/s",
-      () => weftPayload(64 * 1024 * 1024, 2),
-      () => rawPayload(64 * 1024 * 1024, 2),
+      () => weftPayload(64 * 1024 * 1024, 4),
+      () => rawPayload(64 * 1024 * 1024, 4),
     );
 }
 
