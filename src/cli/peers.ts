@@ -118,7 +118,7 @@ export async function listPeers(options: {
   const prefix = options.keyPrefix ?? "weft:";
   const dir = options.dir ?? join(runtimeDir(), "registry");
   const discovery: DiscoveryOptions = options.redis
-    ? { type: "redis", url: options.redis, keyPrefix: prefix, connectRetries: 1 }
+    ? { type: "redis", url: options.redis, keyPrefix: prefix, connectRetries: 1, pruneExpired: false }
     : { type: "local", dir };
   const registry = await createRegistry(discovery);
   let live: MemberInfo[];

@@ -63,6 +63,11 @@ export interface RedisRegistryOptions extends HeartbeatOptions {
   connectTimeoutMs?: number;
   /** Logger. */
   logger?: LoggerLike;
+  /**
+   * Remove the entries of members whose heartbeat expired when a listing finds them. Default true; an
+   * inspection tool that must not change the registry (`weft peers`) turns it off.
+   */
+  pruneExpired?: boolean;
 }
 
 /**
@@ -77,6 +82,7 @@ export interface RedisRegistryOptions extends HeartbeatOptions {
 export class RedisRegistry implements Registry {
   readonly kind = "redis";
   readonly heartbeatMs: number;
+  private readonly pruneExpired: boolean;
   private readonly prefix: string;
   private readonly own = new Map<string, { member: MemberInfo; timer: NodeJS.Timeout }>();
   private readonly watchers = new Map<string, Set<MembershipWatcher>>();
@@ -93,6 +99,7 @@ export class RedisRegistry implements Registry {
     private readonly log: LoggerLike,
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.pruneExpired = options.pruneExpired ?? true;
     this.prefix = options.keyPrefix ?? "weft:";
     // The client is ready now, so a later "ready" is a reconnection. A restarted Redis has lost every key
     // until each member's next heartbeat (its own client may reconnect up to ~1 s later): listing in that gap
@@ -240,7 +247,7 @@ export class RedisRegistry implements Registry {
       if (members.length === 0) return [];
       const beats = await this.redis.mget(members.map((m) => this.hbKey(group, m.name)));
       const expired = members.filter((_, i) => beats[i] === null);
-      if (expired.length > 0) void this.prune(expired);
+      if (expired.length > 0 && this.pruneExpired) void this.prune(expired);
       return members
         .filter((m, i) => beats[i] === m.incarnation)
         .sort((a, b) => a.name.localeCompare(b.name));
