@@ -534,6 +534,14 @@ export class Proxy implements AsyncDisposable {
   /**
    * Sends `message` without waiting for a reply. Resolves to its session id, or to `[]` when the
    * destination has failed and rejoin is on (the message is cached for it when the cache is enabled).
+   * Resolves once ZeroMQ has accepted the message. Several calls in flight at once are faster than
+   * awaiting each: the messages that queue up for a peer meanwhile leave as one ZeroMQ message (order kept).
+   * @example
+   * ```ts
+   * await proxy.isend(new Message({ tag: "rollout", source: proxy.name, destination: "learner", payload }));
+   * // Many small messages: keep a window of calls in flight.
+   * await Promise.all(batch.map((m) => proxy.isend(m)));
+   * ```
    */
   async isend(message: Message): Promise<string[]> {
     this.assertOpen();
