@@ -35,12 +35,28 @@ async function child(kind: string, port: number, count: number): Promise<void> {
         new NodeClient({
           nodeId: `n${i}`,
           researchers: [{ host: "127.0.0.1", port }],
-          onTask: (t) => t.payload,
+          // Tag "w1": a one-way payload, answered with its size only.
+          onTask: (t) => (t.tag === "w1" ? (t.payload as Uint8Array).byteLength : t.payload),
           logger: new DummyLogger(),
         }),
     );
     for (const n of nodes) n.start();
     await Promise.all(nodes.map((n) => n.waitConnected({ timeoutMs: 20_000 })));
+  } else if (kind === "raw-sink") {
+    // One-way: counts the bytes and answers "k" for every `count` bytes received.
+    const Client = grpc.makeGenericClientConstructor(rawService, "Raw");
+    const c = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), rawOptions) as any;
+    const call = c.Echo();
+    let got = 0;
+    call.on("data", (b: Buffer) => {
+      got += b.length;
+      while (got >= count) {
+        got -= count;
+        call.write(Buffer.from("k"));
+      }
+    });
+    call.on("error", () => {});
+    call.write(Buffer.from("hi"));
   } else {
     const Client = grpc.makeGenericClientConstructor(rawService, "Raw");
     for (let i = 0; i < count; i++) {
@@ -167,7 +183,8 @@ async function rawRoundtripOnce(
   return rate;
 }
 
-async function weftPayload(bytes: number, reps: number): Promise<number> {
+/** A `bytes` task and its echo (or, `oneWay`, a small reply), MB/s of payload moved. */
+async function weftPayload(bytes: number, reps: number, oneWay = false): Promise<number> {
   const server = new ResearcherServer({ logger: new DummyLogger() });
   const { port } = await server.start();
   const kill = await spawnChild("weft", port, 1);
@@ -178,15 +195,17 @@ async function weftPayload(bytes: number, reps: number): Promise<number> {
     "n0",
   );
   const t0 = performance.now();
+  const tag = oneWay ? "w1" : "w";
   for (let i = 0; i < reps; i++)
-    await server.request(new Message({ tag: "w", source: "r", destination: "n0", payload: data }), "n0");
-  const mbps = (2 * bytes * reps) / 1e6 / ((performance.now() - t0) / 1000);
+    await server.request(new Message({ tag, source: "r", destination: "n0", payload: data }), "n0");
+  const mbps = ((oneWay ? 1 : 2) * bytes * reps) / 1e6 / ((performance.now() - t0) / 1000);
   kill();
   await server.stop({ graceMs: 100 });
   return mbps;
 }
 
-async function rawPayload(bytes: number, reps: number): Promise<number> {
+/** Raw: `bytes` in 4 MiB chunks echoed chunk by chunk (or, `oneWay`, acknowledged once all arrived). */
+async function rawPayload(bytes: number, reps: number, oneWay = false): Promise<number> {
   const data = Buffer.alloc(bytes, 3);
   let call: grpc.ServerDuplexStream<Buffer, Buffer> | undefined;
   const server = new grpc.Server(rawOptions);
@@ -199,14 +218,14 @@ async function rawPayload(bytes: number, reps: number): Promise<number> {
   const port = await new Promise<number>((res, rej) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
   );
-  const kill = await spawnChild("raw", port, 1);
+  const kill = await spawnChild(oneWay ? "raw-sink" : "raw", port, oneWay ? bytes : 1);
   while (call === undefined) await new Promise((r) => setTimeout(r, 10));
   const c = call;
   let received = 0;
   let target = 0;
   let wake: () => void = () => {};
   c.on("data", (b: Buffer) => {
-    received += b.length;
+    received += oneWay ? bytes : b.length; // one-way: each "k" acknowledges `bytes`
     if (received >= target) wake();
   });
   await new Promise((r) => setTimeout(r, 50));
@@ -221,7 +240,7 @@ async function rawPayload(bytes: number, reps: number): Promise<number> {
     }
     await got;
   }
-  const mbps = (2 * bytes * reps) / 1e6 / ((performance.now() - t0) / 1000);
+  const mbps = ((oneWay ? 1 : 2) * bytes * reps) / 1e6 / ((performance.now() - t0) / 1000);
   kill();
   server.forceShutdown();
   return mbps;
@@ -287,6 +306,16 @@ async function main(): Promise<void> {
       "MB/s",
       () => weftPayload(64 * 1024 * 1024, 4),
       () => rawPayload(64 * 1024 * 1024, 4),
+    );
+  // The task's half alone: a task must arrive whole before it runs, so a task + reply takes two
+  // transfers end to end, while the raw echo above returns each chunk as it comes. This line compares
+  // one transfer with one transfer.
+  if (want("payload_64mib_one_way"))
+    await compare(
+      "payload_64mib_one_way",
+      "MB/s",
+      () => weftPayload(64 * 1024 * 1024, 4, true),
+      () => rawPayload(64 * 1024 * 1024, 4, true),
     );
 }
 

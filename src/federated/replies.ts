@@ -64,11 +64,20 @@ export class ReplyRegistry {
   private recent = new Map<string, RequestRecord>();
   private older = new Map<string, RequestRecord>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly generationSize: number;
 
+  /**
+   * @param graceMs settled records are kept between one and two grace periods…
+   * @param maxSettled …and at most this many of them (the older generation is dropped early when the
+   *   recent one holds half): at thousands of tasks a second a minute of replies would otherwise be
+   *   millions of records and their messages. Default 100 000.
+   */
   constructor(
     private readonly log: LoggerLike,
     private readonly graceMs = 60_000,
+    maxSettled = 100_000,
   ) {
+    this.generationSize = Math.max(1, Math.floor(maxSettled / 2));
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, graceMs));
     this.sweeper.unref();
   }
@@ -176,7 +185,9 @@ export class ReplyRegistry {
 
   /** Moves a record that no longer waits to the settled generations. */
   private retire(r: RequestRecord): void {
-    if (this.waiting.delete(r.requestId)) this.recent.set(r.requestId, r);
+    if (!this.waiting.delete(r.requestId)) return;
+    this.recent.set(r.requestId, r);
+    if (this.recent.size >= this.generationSize) this.sweep();
   }
 
   private settle(r: RequestRecord, error: WeftError | undefined, reply: Message | undefined): void {

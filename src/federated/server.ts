@@ -89,10 +89,15 @@ export interface ResearcherServerOptions extends AgentOptions {
   /** Largest chunk data size. Default {@link DEFAULT_CHUNK_BYTES} (4 MiB less the envelope). */
   chunkBytes?: number;
   /**
-   * How long settled requests are at least remembered (to recognise late and duplicate replies); they
-   * are forgotten within twice this. Default 60 000.
+   * How long settled requests are at least remembered (to recognise late and duplicate replies), unless
+   * `maxSettledReplies` is reached first; they are forgotten within twice this. Default 60 000.
    */
   replyGraceMs?: number;
+  /**
+   * At most this many settled requests are remembered (for `getRequest` and to recognise a reply resent
+   * after a reconnect), however short the grace period makes them live. Default 100 000.
+   */
+  maxSettledReplies?: number;
   /** Logger. Default `InternalLogger("federated.researcher")`. */
   logger?: LoggerLike;
   /** Inspects (and may replace or drop, by returning undefined) each relayed overlay message. */
@@ -223,7 +228,7 @@ export class ResearcherServer {
     this.researcherId = options.researcherId ?? newId();
     this.log = options.logger ?? new InternalLogger("federated.researcher");
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    this.replies = new ReplyRegistry(this.log, options.replyGraceMs ?? 60_000);
+    this.replies = new ReplyRegistry(this.log, options.replyGraceMs ?? 60_000, options.maxSettledReplies);
     this.agents = new AgentStore(options, this.log, (agent, previous) => this.statusChanged(agent, previous));
   }
 

@@ -32,6 +32,23 @@ void test("settled requests are forgotten within two grace periods; pending ones
   }
 });
 
+void test("at most maxSettled settled requests are remembered, however long the grace period", () => {
+  const replies = new ReplyRegistry(new RecordingLogger(), 60_000, 1000);
+  try {
+    replies.register("still-waiting", "n1");
+    for (let i = 0; i < 10_000; i++) {
+      replies.register(`r${i}`, "n1");
+      replies.resolve("n1", `r${i}`, new Message({ tag: "r", source: "n1", destination: "r" }));
+    }
+    assert.ok(replies.size <= 1 + 1000, `${replies.size} records kept`);
+    assert.equal(replies.get("r9999")?.state, "replied", "the latest are kept");
+    assert.equal(replies.has("r0"), false, "the oldest are forgotten");
+    assert.equal(replies.isPending("still-waiting"), true, "pending requests are never dropped");
+  } finally {
+    replies.dispose();
+  }
+});
+
 void test("a node remembers at least dedupWindow task ids", () => {
   const node = new NodeClient({
     nodeId: "n",
