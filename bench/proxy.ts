@@ -15,7 +15,10 @@ import type { ChildReport, ChildRole } from "./proxy-child.ts";
 
 const CHILD = fileURLToPath(new URL("./proxy-child.ts", import.meta.url));
 const DURATION_MS = Number(process.env.WEFT_BENCH_MS ?? 1200);
-const WARMUP_MS = 300;
+// Untimed warm-up of every run. Each run starts fresh child processes, and until the JIT has compiled a
+// child's hot paths a weft round trip costs up to twice its steady-state time (measured: request/reply
+// climbs from about 2 600 to 4 700 round trips/s over the first 5 000, then stays): 2 s covers that.
+const WARMUP_MS = Number(process.env.WEFT_BENCH_WARMUP_MS ?? 2000);
 const PIPELINE = 64;
 const BIG_BYTES = 16 * 1024 * 1024;
 

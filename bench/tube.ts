@@ -26,7 +26,13 @@ function line(bench: string, unit: string, value: number, baseline: number): voi
   );
 }
 
-async function timed(step: () => Promise<number>): Promise<number> {
+// Untimed warm-up before each timed ZeroMQ measurement: every run starts fresh node processes, and a
+// process's JavaScript runs slower until the JIT has compiled its hot paths (a few thousand messages).
+const WARMUP_MS = 2000;
+
+async function timed(step: () => Promise<number>, warmupMs = 0): Promise<number> {
+  const w0 = performance.now();
+  while (performance.now() - w0 < warmupMs) await step();
   let n = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < DURATION_MS) n += await step();
@@ -102,7 +108,7 @@ async function rawLinear(pipelined: boolean): Promise<number> {
     for (let i = 0; i < depth; i++) await send(i);
     for (let i = 0; i < depth; i++) unpackValue((await chain.pull.receive())[0]!);
     return depth;
-  });
+  }, WARMUP_MS);
   await chain.stop();
   return rate;
 }
@@ -159,8 +165,8 @@ line("tube.async_linear4", "epochs/s", await inProcess((t) => new AsyncRunner(t)
   const lockstep = await timed(async () => {
     for (let i = 0; i < 20; i++) await runner.process();
     return 20;
-  });
-  const freerun = await timed(async () => (await runner.run(500)).length);
+  }, WARMUP_MS);
+  const freerun = await timed(async () => (await runner.run(500)).length, WARMUP_MS);
   await runner.deinit();
   line("tube.zmq_linear4_lockstep", "epochs/s", lockstep, await rawLinear(false));
   line("tube.zmq_linear4_freerun", "epochs/s", freerun, await rawLinear(true));
