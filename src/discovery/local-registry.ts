@@ -4,9 +4,9 @@
  * @module
  */
 import { watch as fsWatch, type FSWatcher } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError } from "../core/errors.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
 import { runtimeDir } from "../transport/addresses.ts";
@@ -88,11 +88,8 @@ export class LocalRegistry implements Registry {
     checkName("component name", member.name);
     checkName("component type", member.type);
     const dir = this.groupDir(member.group);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, `${member.name}.json`);
-    const tmp = `${file}.${process.pid}.${member.incarnation}.tmp`;
-    await writeFile(tmp, JSON.stringify(member), { mode: 0o600 });
-    await rename(tmp, file);
+    await this.writeEntry(dir, file, member);
     const previous = this.own.get(member.name);
     if (previous) clearInterval(previous.timer);
     const timer = setInterval(() => {
@@ -100,11 +97,29 @@ export class LocalRegistry implements Registry {
       utimes(file, now, now).catch((err: unknown) => {
         // The file vanished (someone cleaned the directory): write it again.
         this.log.debug(`heartbeat of ${member.name} failed, re-registering: ${String(err)}`);
-        writeFile(file, JSON.stringify(member), { mode: 0o600 }).catch(() => {});
+        this.writeEntry(dir, file, member).catch(() => {});
       });
     }, this.heartbeatMs);
     timer.unref();
     this.own.set(member.name, { member, file, timer });
+  }
+
+  /**
+   * Writes a member's file atomically (temporary file, then rename). The group directory is created
+   * first and again if it vanished meanwhile: the last member leaving a group removes the directory.
+   */
+  private async writeEntry(dir: string, file: string, member: MemberInfo): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.${member.incarnation}.tmp`;
+        await writeFile(tmp, JSON.stringify(member), { mode: 0o600 });
+        await rename(tmp, file);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 4) throw err;
+      }
+    }
   }
 
   async unregister(name: string): Promise<void> {
@@ -115,6 +130,8 @@ export class LocalRegistry implements Registry {
     // Remove only our own incarnation: a restarted member may already have replaced the file.
     const current = await this.readMember(entry.file);
     if (current?.incarnation === entry.member.incarnation) await rm(entry.file, { force: true });
+    // The last member out removes the group's directory (it fails, harmlessly, while others remain).
+    await rmdir(dirname(entry.file)).catch(() => {});
   }
 
   private async readMember(file: string): Promise<(MemberInfo & { mtimeMs: number }) | undefined> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -37,6 +37,33 @@ function writeEntry(group: string, m: MemberInfo, ageMs = 0): void {
 }
 
 void describe("LocalRegistry", () => {
+  void it("the last member out removes the group directory; 100 overlapping joins and leaves all register", async () => {
+    const a = new LocalRegistry({ dir: root, heartbeatMs: 10_000 });
+    const b = new LocalRegistry({ dir: root, heartbeatMs: 10_000 });
+    try {
+      await a.register(member("leaving", "x.0"));
+      await b.register(member("leaving", "x.1"));
+      await a.unregister("x.0");
+      assert.ok(existsSync(join(root, "leaving")), "kept while a member remains");
+      await b.unregister("x.1");
+      assert.equal(existsSync(join(root, "leaving")), false, "removed with its last member");
+      // One registry leaves while the other joins, 100 times over: no registration fails.
+      for (let i = 0; i < 100; i++) {
+        await a.register(member("churn", `y.${i}`));
+        await Promise.all([a.unregister(`y.${i}`), b.register(member("churn", `z.${i}`))]);
+        assert.deepEqual(
+          (await b.list("churn")).map((m) => m.name),
+          [`z.${i}`],
+        );
+        await b.unregister(`z.${i}`);
+      }
+      assert.equal(existsSync(join(root, "churn")), false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   void it("lists registered members and forgets unregistered ones", async () => {
     const reg = new LocalRegistry({ dir: root, heartbeatMs: 100 });
     try {
