@@ -57,9 +57,10 @@ function fieldLength(frame: Uint8Array, p: number): number {
 
 /**
  * Splits the frames of one ZeroMQ message into the frames of each wire message it carries. One message
- * (the usual case, and every version 1 message) comes back as the input itself. When a first frame cannot
- * be read or announces more attachments than there are frames, the frames from it on are returned as one
- * group, so decoding that group reports what is wrong.
+ * (the usual case, and every version 1 message) comes back as the input itself. Unless every first frame
+ * can be read and their attachment counts add up to exactly the frames there are, the frames are not a
+ * batch: they come back whole, as one message, so decoding reports what is wrong once (foreign garbage
+ * counts as one undecodable message, not as several made-up ones).
  * @example
  * ```ts
  * for (const frames of splitMessages(await pull.receive())) handle(decodeMessage(frames));
@@ -73,10 +74,7 @@ export function splitMessages<T extends Uint8Array>(frames: readonly T[]): (read
   while (i < n) {
     const first = frames[i];
     const count = first instanceof Uint8Array ? peekAttachmentCount(first) : -1;
-    if (count < 0 || i + 1 + count > n) {
-      groups.push(i === 0 ? frames : frames.slice(i));
-      break;
-    }
+    if (count < 0 || i + 1 + count > n) return [frames];
     if (i === 0 && count === n - 1) return [frames];
     groups.push(frames.slice(i, i + 1 + count));
     i += 1 + count;
