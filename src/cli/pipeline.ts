@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { BadRequestError } from "../core/errors.ts";
 import { Parallel, placementFromEnv, type RunnerOptions } from "../pipeline/index.ts";
+import { readCurveKeyFile } from "../transport/curve.ts";
 import type { CliCommand } from "./command.ts";
 
 const USAGE = `weft pipeline --main <file.ts#export> [options]
@@ -27,7 +28,9 @@ is one node of a tcp mesh spanning the listed hosts: node id = rank, node i on h
   --node-ids <n>            id of the first worker (default: rank from SLURM_PROCID or WEFT_RANK, else 0)
   --auto-recover            re-run main after an error
   --max-retries <n>         re-runs with --auto-recover (default 3)
-  --startup-interval <ms>   pause between starting two workers (default 0)`;
+  --startup-interval <ms>   pause between starting two workers (default 0)
+  --curve-key-file <file>   tcp: encrypt and authenticate every link with this key pair (from
+                            "weft keys generate"; every runner of the job uses the same file)`;
 
 /**
  * Parses `weft pipeline` arguments (and the Slurm / WEFT_* environment) into the entry and runner options.
@@ -60,6 +63,7 @@ export function parsePipelineArgs(
         "bind-address": { type: "string" },
         "job-id": { type: "string" },
         "startup-interval": { type: "string" },
+        "curve-key-file": { type: "string" },
       },
       strict: true,
     }));
@@ -119,6 +123,18 @@ export function parsePipelineArgs(
   if (values["auto-recover"] === true) options.autoRecover = true;
   const retries = int("max-retries", values["max-retries"]);
   if (retries !== undefined) options.maxRetries = retries;
+  const keyFile = values["curve-key-file"];
+  if (keyFile !== undefined) {
+    // CURVE applies to tcp links only: refusing it with ipc beats a job that silently runs unencrypted.
+    if (options.protocol !== "tcp") {
+      throw new BadRequestError("--curve-key-file needs --protocol tcp (ipc links stay on this machine)");
+    }
+    try {
+      options.curve = readCurveKeyFile(keyFile);
+    } catch (e) {
+      throw new BadRequestError(`--curve-key-file: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const entry = values.main.includes("#") ? values.main : `${values.main}#main`;
   return { entry, options };
 }

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parsePipelineArgs } from "../../../src/cli/pipeline.ts";
+import { generateCurveKeyPair, writeCurveKeyFile } from "../../../src/transport/curve.ts";
 
 void test("weft pipeline arguments become runner options", () => {
   const { entry, options } = parsePipelineArgs(
@@ -85,4 +89,38 @@ void test("a WEFT_NODES / Slurm environment becomes a tcp mesh over the listed h
   assert.throws(() => parsePipelineArgs(["--main", "j"], { WEFT_NODES: "a" }), {
     code: "WEFT_ERR_BAD_REQUEST",
   });
+});
+
+void test("--curve-key-file loads the job's key pair for tcp links; ipc or a bad file is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "weft-cli-curve-"));
+  try {
+    const file = join(dir, "job.key");
+    const keys = generateCurveKeyPair();
+    writeCurveKeyFile(file, keys);
+    const { options } = parsePipelineArgs(
+      ["--main", "j.ts", "--protocol", "tcp", "--curve-key-file", file],
+      {},
+    );
+    assert.deepEqual(options.curve, keys);
+    assert.throws(() => parsePipelineArgs(["--main", "j.ts", "--curve-key-file", file], {}), {
+      code: "WEFT_ERR_BAD_REQUEST",
+      message: /needs --protocol tcp/,
+    });
+    writeFileSync(join(dir, "bad.key"), JSON.stringify({ publicKey: "short", secretKey: "short" }));
+    assert.throws(
+      () =>
+        parsePipelineArgs(
+          ["--main", "j.ts", "--protocol", "tcp", "--curve-key-file", join(dir, "bad.key")],
+          {},
+        ),
+      { code: "WEFT_ERR_BAD_REQUEST", message: /--curve-key-file: .*40-character Z85 CURVE key/ },
+    );
+    assert.throws(
+      () =>
+        parsePipelineArgs(["--main", "j.ts", "--protocol", "tcp", "--curve-key-file", join(dir, "none")], {}),
+      { code: "WEFT_ERR_BAD_REQUEST", message: /cannot read CURVE key file/ },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
