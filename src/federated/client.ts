@@ -274,10 +274,18 @@ export class NodeClient {
 
   /**
    * Sends an overlay message to another node through the first researcher ("stream" mode only). A
-   * message larger than `chunkBytes` travels in several pieces (written at once; gRPC buffers them),
-   * joined by the receiving node.
+   * message larger than `chunkBytes` travels in several pieces, joined by the receiving node; the pieces
+   * are written as the stream takes them (waiting for it to drain), so a large message is not buffered
+   * whole a second time. Resolves once every piece is written; rejects with ResearcherUnavailableError
+   * when the node is not connected or the stream ends first (the message is then not delivered: send it
+   * again once connected). Wrong mode, a missing or refused peer key throw at once.
+   * @example
+   * ```ts
+   * await node.waitConnected();
+   * await node.sendOverlay("n2", new Message({ tag: "weights", source: "n1", destination: "n2", payload }));
+   * ```
    */
-  sendOverlay(destNodeId: string, message: Message): void {
+  sendOverlay(destNodeId: string, message: Message): Promise<void> {
     if (this.options.mode === "poll") {
       throw new ConfigError('overlay messages need a Session stream; use mode "stream" (the default)');
     }
@@ -306,13 +314,12 @@ export class NodeClient {
       ...(nonce !== undefined ? { nonce } : {}),
     };
     const connection = this.connections[0] as ResearcherConnection;
-    if (pieces.length === 1) {
-      connection.write({ overlay: base });
-      return;
-    }
+    if (pieces.length === 1) return connection.writeInOrder([{ overlay: base }]);
     const messageId = newId();
-    pieces.forEach((payload, index) =>
-      connection.write({ overlay: { ...base, payload, messageId, index, count: pieces.length } }),
+    return connection.writeInOrder(
+      pieces.map((payload, index) => ({
+        overlay: { ...base, payload, messageId, index, count: pieces.length },
+      })),
     );
   }
 
@@ -502,6 +509,26 @@ class ResearcherConnection {
     }
     if (this.call === undefined || !this.connected) return false;
     return this.call.write(frame);
+  }
+
+  /**
+   * Writes `frames` on the open Session stream in order, waiting for it to drain whenever its buffer is
+   * full. Rejects with ResearcherUnavailableError when there is no open stream or it ends meanwhile.
+   */
+  async writeInOrder(frames: readonly NodeFrame[]): Promise<void> {
+    for (const frame of frames) {
+      const call = this.call;
+      if (this.closed || this.polling || call === undefined || !this.connected) {
+        throw new ResearcherUnavailableError(
+          `not connected to researcher ${this.label}; nothing more was sent (send again once connected: await waitConnected())`,
+        );
+      }
+      if (!call.write(frame) && !(await drained(call))) {
+        throw new ResearcherUnavailableError(
+          `the stream to researcher ${this.label} ended while sending; send again once connected`,
+        );
+      }
+    }
   }
 
   /** Sends a message (reply or own) of any size through ReplyTask, retrying on UNAVAILABLE. */
@@ -835,4 +862,21 @@ function grpcToWeft(err: grpc.ServiceError, label: string): WeftError {
     );
   }
   return new ResearcherUnavailableError(`researcher ${label}: ${err.details || err.message}`, { cause: err });
+}
+
+/** Resolves true when `stream` drains, false when it closes or fails first. */
+function drained(stream: Duplex): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (value: boolean) => (): void => {
+      stream.off("drain", onDrain);
+      stream.off("close", onEnd);
+      stream.off("error", onEnd);
+      resolve(value);
+    };
+    const onDrain = done(true);
+    const onEnd = done(false);
+    stream.once("drain", onDrain);
+    stream.once("close", onEnd);
+    stream.once("error", onEnd);
+  });
 }

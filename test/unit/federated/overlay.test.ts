@@ -38,14 +38,14 @@ void test("encrypted overlay: the relay cannot read it, and a tampered payload i
   b.onOverlay((m) => got.push(m));
   b.onError((e) => errors.push(e));
   const secret = "the quick brown fox is a secret";
-  a.sendOverlay("b", new Message({ tag: "g", source: "a", destination: "b", payload: secret }));
+  await a.sendOverlay("b", new Message({ tag: "g", source: "a", destination: "b", payload: secret }));
   await until(() => got.length + errors.length > 0);
   assert.equal(errors.length, 0, String(errors[0]));
   assert.equal(got[0]?.payload, secret);
   assert.equal(seen[0]?.encrypted, true);
   assert.ok(!Buffer.from(seen[0]?.payload ?? []).includes(Buffer.from(secret)), "relay saw plaintext");
   tamper = true;
-  a.sendOverlay("b", new Message({ tag: "g", source: "a", destination: "b", payload: secret }));
+  await a.sendOverlay("b", new Message({ tag: "g", source: "a", destination: "b", payload: secret }));
   await until(() => errors.length === 1);
   assert.ok((errors[0] as unknown) instanceof AuthenticationError);
   assert.equal(got.length, 1);
@@ -92,7 +92,10 @@ void test("pinned overlay keys: a matching key is used, a substituted one is ref
   assert.equal(b.overlayFingerprint, fingerprintB);
   await Promise.all([a.waitConnected(), b.waitConnected()]);
   await until(() => a.peerKeys.has("b") && b.peerKeys.has("a"), 5000, "public keys");
-  b.sendOverlay("a", new Message({ tag: "g", source: "b", destination: "a", payload: "from the real b" }));
+  await b.sendOverlay(
+    "a",
+    new Message({ tag: "g", source: "b", destination: "a", payload: "from the real b" }),
+  );
   await until(() => got.length === 1);
   assert.equal(got[0], "from the real b");
   assert.equal(aErrors.length, 0);
@@ -114,7 +117,10 @@ void test("pinned overlay keys: a matching key is used, a substituted one is ref
   );
   // Whatever the impostor sends under its key is refused too, never delivered.
   await until(() => impostor.peerKeys.has("a"), 5000, "impostor learns a's key");
-  impostor.sendOverlay("a", new Message({ tag: "g", source: "b", destination: "a", payload: "forged" }));
+  await impostor.sendOverlay(
+    "a",
+    new Message({ tag: "g", source: "b", destination: "a", payload: "forged" }),
+  );
   await until(() => aErrors.length >= 2, 5000, "forged overlay refused");
   assert.ok((aErrors.at(-1) as unknown) instanceof AuthenticationError);
   assert.match((aErrors.at(-1) as WeftError).message, /failed its pin/);
@@ -184,7 +190,7 @@ for (const encrypted of [false, true]) {
     b.onOverlay((m) => got.push(m));
     b.onError((e) => errors.push(e));
     const weights = new Float32Array(100_000).map((_, i) => Math.sin(i));
-    a.sendOverlay("b", new Message({ tag: "w", source: "a", destination: "b", payload: { weights } }));
+    await a.sendOverlay("b", new Message({ tag: "w", source: "a", destination: "b", payload: { weights } }));
     await until(() => got.length + errors.length > 0, 10_000, "large overlay");
     assert.equal(errors.length, 0, String(errors[0]));
     const out = (got[0]?.payload as { weights: Float32Array }).weights;
@@ -203,7 +209,10 @@ for (const encrypted of [false, true]) {
     if (encrypted) {
       // A piece altered on the way fails authentication of the whole message.
       tamperPiece = 3;
-      a.sendOverlay("b", new Message({ tag: "w", source: "a", destination: "b", payload: { weights } }));
+      await a.sendOverlay(
+        "b",
+        new Message({ tag: "w", source: "a", destination: "b", payload: { weights } }),
+      );
       await until(() => errors.length === 1, 10_000, "tampered piece detected");
       assert.ok((errors[0] as unknown) instanceof AuthenticationError);
       assert.equal(got.length, 1);
@@ -222,7 +231,7 @@ void test("an overlay message above gRPC's 4 MiB message limit arrives whole at 
   b.onOverlay((m) => got.push(m));
   b.onError((e) => errors.push(e));
   const bytes = new Uint8Array(6 * 1024 * 1024).map((_, i) => i % 251);
-  a.sendOverlay("b", new Message({ tag: "big", source: "a", destination: "b", payload: bytes }));
+  await a.sendOverlay("b", new Message({ tag: "big", source: "a", destination: "b", payload: bytes }));
   await until(() => got.length + errors.length > 0, 20_000, "6 MiB overlay");
   assert.equal(errors.length, 0, String(errors[0]));
   assert.ok(Buffer.from(got[0]?.payload as Uint8Array).equals(Buffer.from(bytes)));

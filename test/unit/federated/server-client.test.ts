@@ -147,6 +147,24 @@ void test("Feedback and node messages reach onMessage", async () => {
   assert.ok(log?.kind === "log" && log.text === "disk almost full" && log.level === "WARN");
 });
 
+void test("an overlay send without a connection rejects with ResearcherUnavailableError instead of vanishing", async () => {
+  const { server, mk } = await setup();
+  const a = mk("a");
+  const b = mk("b");
+  await Promise.all([a.waitConnected(), b.waitConnected()]);
+  const got: Message[] = [];
+  b.onOverlay((m) => got.push(m));
+  await a.sendOverlay("b", new Message({ tag: "one", source: "a", destination: "b", payload: 1 }));
+  await until(() => got.length === 1);
+  await server.stop({ graceMs: 100 });
+  await until(() => !a.isConnected(), 5000, "a to notice the researcher is gone");
+  await assert.rejects(
+    a.sendOverlay("b", new Message({ tag: "two", source: "a", destination: "b", payload: 2 })),
+    (e: unknown) => e instanceof ResearcherUnavailableError && /not connected to researcher/.test(e.message),
+  );
+  assert.equal(got.length, 1);
+});
+
 void test("overlay is relayed to the destination and not taken as a reply", async () => {
   const { server, log, mk } = await setup();
   const a = mk("a");
@@ -155,7 +173,7 @@ void test("overlay is relayed to the destination and not taken as a reply", asyn
   await b.waitConnected();
   const got: [Message, string][] = [];
   b.onOverlay((m, src) => got.push([m, src]));
-  a.sendOverlay(
+  await a.sendOverlay(
     "b",
     new Message({ tag: "gossip", source: "a", destination: "b", payload: new Uint8Array([1, 2, 3]) }),
   );
