@@ -54,7 +54,7 @@ export interface ProxyOptions {
   maxLengthForMessageCache?: number;
   /** Times one peer name may rejoin. Default unlimited. */
   maxRejoinTimes?: number;
-  /** Messages kept for `receive()` before reading pauses (backpressure). Default 65 536. */
+  /** Messages kept for `receive()` before reading pauses (backpressure); one receive of coalesced messages may pass it by up to 63. Default 65 536. */
   maxInboxSize?: number;
   /** Largest message this proxy sends or accepts, in bytes. Default 1 GiB. */
   maxMessageBytes?: number;
