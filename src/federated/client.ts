@@ -29,6 +29,7 @@ import { writeChunks } from "./server.ts";
 import { OverlayKeys } from "./overlay-crypto.ts";
 import { OverlayPinSet, type OverlayPins } from "./overlay-pins.ts";
 import { cutOverlay, OverlayAssembler } from "./overlay-chunks.ts";
+import { waitDrain } from "./drain.ts";
 import { newId } from "../core/ids.ts";
 import { UnknownPeerError } from "../core/errors.ts";
 
@@ -523,7 +524,7 @@ class ResearcherConnection {
           `not connected to researcher ${this.label}; nothing more was sent (send again once connected: await waitConnected())`,
         );
       }
-      if (!call.write(frame) && !(await drained(call))) {
+      if (!call.write(frame) && !(await waitDrain(call))) {
         throw new ResearcherUnavailableError(
           `the stream to researcher ${this.label} ended while sending; send again once connected`,
         );
@@ -862,21 +863,4 @@ function grpcToWeft(err: grpc.ServiceError, label: string): WeftError {
     );
   }
   return new ResearcherUnavailableError(`researcher ${label}: ${err.details || err.message}`, { cause: err });
-}
-
-/** Resolves true when `stream` drains, false when it closes or fails first. */
-function drained(stream: Duplex): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (value: boolean) => (): void => {
-      stream.off("drain", onDrain);
-      stream.off("close", onEnd);
-      stream.off("error", onEnd);
-      resolve(value);
-    };
-    const onDrain = done(true);
-    const onEnd = done(false);
-    stream.once("drain", onDrain);
-    stream.once("close", onEnd);
-    stream.once("error", onEnd);
-  });
 }

@@ -44,6 +44,7 @@ import {
   type TaskRequestFrame,
 } from "./protocol.ts";
 import { ReplyRegistry, type ReplyCallback, type RequestRecord } from "./replies.ts";
+import { waitDrain } from "./drain.ts";
 
 /**
  * TLS of the researcher.
@@ -812,22 +813,3 @@ async function writeMany<T>(
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** Resolves true on the stream's next drain, false if `signal` aborts first. */
-function waitDrain(
-  stream: { once(e: "drain", f: () => void): unknown; off(e: "drain", f: () => void): unknown },
-  signal: AbortSignal,
-): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise<boolean>((resolve) => {
-    const done = (v: boolean) => (): void => {
-      stream.off("drain", onDrain);
-      signal.removeEventListener("abort", onAbort);
-      resolve(v);
-    };
-    const onDrain = done(true);
-    const onAbort = done(false);
-    stream.once("drain", onDrain);
-    signal.addEventListener("abort", onAbort);
-  });
-}
