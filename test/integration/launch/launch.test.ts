@@ -24,14 +24,15 @@ components:
     run: ${components}#crashingWorker
     restart: on-failure
     maxRestarts: 2
-    restartDelayMs: 1500
+    # Long enough for the sender to see the crash even on a loaded machine before worker.0 is back.
+    restartDelayMs: 3000
 `);
     const l = start([job]);
     const status = await l.exited(60_000);
     const out = l.stdout() + l.stderr();
     assert.equal(status, 0, out);
     assert.match(out, /worker\.0 +\| worker\.0 crashing on purpose/);
-    assert.match(out, /\[weft\] worker\.0 exited with status 3; restarting it in 1500 ms \(1\/2\)/);
+    assert.match(out, /\[weft\] worker\.0 exited with status 3; restarting it in 3000 ms \(1\/2\)/);
     assert.match(out, /worker\.0 +\| worker\.0 back \(restart 1\)/);
     assert.match(out, /sender\.0 +\| replies worker\.0:0:restart1,worker\.0:1:restart1,worker\.0:2:restart1/);
     assert.match(out, /2 of 2 processes exited with status 0/);
