@@ -25,6 +25,28 @@ function workerOptions(
   };
 }
 
+/** A master expecting 2 workers and an in-process worker.0 that answers (worker.1 is a child process). */
+async function masterAndWorker0(
+  group: string,
+  discovery: Discovery,
+  masterOptions: Partial<ProxyOptions> = {},
+): Promise<[Proxy, Proxy]> {
+  const [master, w0] = await Promise.all([
+    Proxy.create({
+      groupName: group,
+      componentType: "master",
+      componentName: "master",
+      expectedPeers: { worker: 2 },
+      discovery,
+      logger: new DummyLogger(),
+      ...masterOptions,
+    }),
+    Proxy.create({ ...workerOptions(group, "worker.0", discovery), logger: new DummyLogger() }),
+  ]);
+  void serve(w0);
+  return [master, w0];
+}
+
 void describe("Proxy failures and rejoin", () => {
   void it("rejoin: a worker leaves, scatter returns the others, the restarted worker gets its cached message first", async () => {
     const group = uniqueName("rejoin");
@@ -108,20 +130,11 @@ void describe("Proxy failures and rejoin", () => {
     let master: Proxy | undefined;
     let w0: Proxy | undefined;
     try {
-      [master, w0] = await Promise.all([
-        Proxy.create({
-          groupName: group,
-          componentType: "master",
-          componentName: "master",
-          expectedPeers: { worker: 2 },
-          discovery: { type: "local", heartbeatMs: HEARTBEAT_MS },
-          enableRejoin: true,
-          enableMessageCacheForRejoin: true,
-          logger: new DummyLogger(),
-        }),
-        Proxy.create({ ...workerOptions(group, "worker.0"), logger: new DummyLogger() }),
-      ]);
-      void serve(w0);
+      [master, w0] = await masterAndWorker0(
+        group,
+        { type: "local", heartbeatMs: HEARTBEAT_MS },
+        { enableRejoin: true, enableMessageCacheForRejoin: true },
+      );
       await child.ready();
       const ids = [
         ...(await master.iscatter("sum", SessionType.TASK, [["worker.0", [1, 1]]])),
@@ -164,18 +177,7 @@ void describe("Proxy failures and rejoin", () => {
       let master: Proxy | undefined;
       let w0: Proxy | undefined;
       try {
-        [master, w0] = await Promise.all([
-          Proxy.create({
-            groupName: group,
-            componentType: "master",
-            componentName: "master",
-            expectedPeers: { worker: 2 },
-            discovery,
-            logger: new DummyLogger(),
-          }),
-          Proxy.create({ ...workerOptions(group, "worker.0", discovery), logger: new DummyLogger() }),
-        ]);
-        void serve(w0);
+        [master, w0] = await masterAndWorker0(group, discovery);
         await child.ready();
         const call = master
           .scatter("hang", SessionType.TASK, [
