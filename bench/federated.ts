@@ -21,9 +21,12 @@ const rawService: grpc.ServiceDefinition = {
     responseDeserialize: identity.deserialize,
   },
 };
+// The raw clients get the same 16 MiB HTTP/2 flow-control window as weft's NodeClient by default, so both
+// sides of each comparison run on the same transport settings.
 const rawOptions = {
   "grpc.max_receive_message_length": 8 * 1024 * 1024,
   "grpc.max_send_message_length": 8 * 1024 * 1024,
+  "grpc-node.flow_control_window": 16 * 1024 * 1024,
 };
 
 async function child(kind: string, port: number, count: number): Promise<void> {

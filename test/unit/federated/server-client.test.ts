@@ -296,3 +296,32 @@ void test("port in use and researcher down are typed errors with actionable mess
   );
   await assert.rejects(node.send(msg(1)), (e: unknown) => e instanceof ResearcherUnavailableError);
 });
+
+void test("flowControlWindowBytes outside 65 535 .. 2³¹ − 1 is a ConfigError; the smallest legal window still works", async () => {
+  for (const bad of [1000, 1.5, 2 ** 31]) {
+    assert.throws(
+      () =>
+        new NodeClient({
+          nodeId: "w",
+          researchers: [{ host: "127.0.0.1", port: 1 }],
+          onTask: () => undefined,
+          flowControlWindowBytes: bad,
+        }),
+      (e: unknown) => e instanceof ConfigError && /flowControlWindowBytes/.test((e as Error).message),
+    );
+  }
+  const { server, port } = await setup();
+  const node = new NodeClient({
+    nodeId: "small-window",
+    researchers: [{ host: "127.0.0.1", port }],
+    onTask: (t) => (t.payload as Uint8Array).byteLength,
+    flowControlWindowBytes: 65_535,
+    logger: new RecordingLogger(),
+  });
+  cleanups.push(() => node.stop());
+  node.start();
+  await node.waitConnected();
+  const big = new Uint8Array(3 * 1024 * 1024).fill(9);
+  const reply = await server.request(msg(big), "small-window", { timeoutMs: 20_000 });
+  assert.equal(reply.payload, big.byteLength);
+});
