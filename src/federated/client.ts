@@ -123,7 +123,7 @@ export interface NodeClientOptions {
   /**
    * HTTP/2 flow-control window of the node's connections, in bytes: how much the researcher may send
    * before the node acknowledges it. HTTP/2's default of 64 KiB makes a large task wait for an
-   * acknowledgement every 64 KiB; 16 MiB moved a 64 MiB task about 1.8× faster on loopback. Default
+   * acknowledgement every 64 KiB; 16 MiB moved a 64 MiB task 1.4–1.8× faster on loopback. Default
    * 16 MiB; at least 65 535.
    */
   flowControlWindowBytes?: number;
