@@ -598,13 +598,16 @@ function sessionStageCode(type: SessionType, stage: SessionStage): number {
   return SESSION_STAGES[type].indexOf(stage);
 }
 
+/** The entry of `names` that a header value stands for: its index there, or the name itself. */
+function fromCodeOrName<T extends string>(value: unknown, names: readonly T[]): T | undefined {
+  if (typeof value === "number") return names[value];
+  if (typeof value === "string" && (names as readonly string[]).includes(value)) return value as T;
+  return undefined;
+}
+
 function sessionTypeFromWire(value: unknown): SessionType {
-  if (typeof value === "number") {
-    const type = SESSION_TYPES[value];
-    if (type !== undefined) return type;
-  } else if (typeof value === "string" && (SESSION_TYPES as readonly string[]).includes(value)) {
-    return value as SessionType;
-  }
+  const type = fromCodeOrName(value, SESSION_TYPES);
+  if (type !== undefined) return type;
   throw new DecodeError(
     `session message header has session type ${describeWireValue(value)}; expected 0 ("task") or 1 ("notification")`,
   );
@@ -612,12 +615,8 @@ function sessionTypeFromWire(value: unknown): SessionType {
 
 function sessionStageFromWire(type: SessionType, value: unknown): SessionStage {
   const stages = SESSION_STAGES[type];
-  if (typeof value === "number") {
-    const stage = stages[value];
-    if (stage !== undefined) return stage;
-  } else if (typeof value === "string" && (stages as readonly string[]).includes(value)) {
-    return value as SessionStage;
-  }
+  const stage = fromCodeOrName(value, stages);
+  if (stage !== undefined) return stage;
   throw new DecodeError(
     `session message header has stage ${describeWireValue(value)}, which is not a stage of a ${type} session (${stages.map((x, i) => `${i} = "${x}"`).join(", ")})`,
   );

@@ -51,12 +51,8 @@ export class Inbox {
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
-  /** The oldest message if there is one, without waiting. */
+  /** Removes and returns the oldest message if there is one, without waiting. */
   poll(): Message | undefined {
-    return this.take();
-  }
-
-  private take(): Message | undefined {
     if (this.head >= this.items.length) return undefined;
     const m = this.items[this.head] as Message;
     this.items[this.head++] = undefined as unknown as Message;
@@ -73,7 +69,7 @@ export class Inbox {
     for (let i = this.head; i < this.items.length; i++) {
       const m = this.items[i] as Message;
       if (predicate(m)) {
-        if (i === this.head) return this.take();
+        if (i === this.head) return this.poll();
         this.items.splice(i, 1);
         if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
         return m;
@@ -86,7 +82,7 @@ export class Inbox {
    * The oldest message; waits for one until `signal` aborts (then resolves `undefined`) or the inbox closes.
    */
   shift(signal?: AbortSignal): Promise<Message | undefined> {
-    const m = this.take();
+    const m = this.poll();
     if (m !== undefined || this.closed) return Promise.resolve(m);
     if (signal?.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {

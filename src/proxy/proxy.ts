@@ -94,11 +94,10 @@ export class Proxy implements AsyncDisposable {
   private readonly inbox: Inbox;
   private readonly waiters = new Map<string, Set<ReplyWaiter>>();
   /**
-   * Which peers each recent outgoing session awaits replies from (for receiveById), in two generations:
+   * Which peers each recent outgoing session awaits replies from (for receiveById: whose replies to wait
+   * for, and which peer's death ends the wait): one name, or a list after a broadcast. Two generations:
    * when the newer one holds 50 000 sessions the older one is dropped whole, so remembering stays O(1).
    */
-  // Where each recent session was sent (one name, or a list after a broadcast), so that a later
-  // receiveById knows whose replies to wait for and which peer's death ends the wait.
   private sessionTargets = new Map<string, string | readonly string[]>();
   private olderSessionTargets = new Map<string, string | readonly string[]>();
   private readonly cache: RejoinCache;
