@@ -226,6 +226,11 @@ export class ResearcherServer {
   private boundPort = 0;
 
   constructor(private readonly options: ResearcherServerOptions = {}) {
+    const maxSettled = options.maxSettledReplies;
+    if (maxSettled !== undefined && !(Number.isInteger(maxSettled) && maxSettled >= 2)) {
+      // Below 2 (or not a number) the bound could not keep even the reply that just arrived.
+      throw new ConfigError(`maxSettledReplies must be an integer of at least 2, not ${String(maxSettled)}`);
+    }
     this.researcherId = options.researcherId ?? newId();
     this.log = options.logger ?? new InternalLogger("federated.researcher");
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ReplyRegistry, NodeClient } from "../../../src/federated/index.ts";
+import { ReplyRegistry, NodeClient, ResearcherServer } from "../../../src/federated/index.ts";
+import { ConfigError } from "../../../src/core/errors.ts";
 import { Message } from "../../../src/core/message.ts";
 import { RecordingLogger } from "../../helpers/federated-util.ts";
 
@@ -46,6 +47,16 @@ void test("at most maxSettled settled requests are remembered, however long the 
     assert.equal(replies.isPending("still-waiting"), true, "pending requests are never dropped");
   } finally {
     replies.dispose();
+  }
+});
+
+void test("maxSettledReplies that is not an integer of at least 2 is a ConfigError", () => {
+  for (const bad of [0, 1, 2.5, Number.NaN]) {
+    assert.throws(
+      () => new ResearcherServer({ maxSettledReplies: bad, logger: new RecordingLogger() }),
+      (e: unknown) =>
+        e instanceof ConfigError && /maxSettledReplies must be an integer/.test((e as Error).message),
+    );
   }
 });
 
