@@ -36,3 +36,21 @@ export function newId(): string {
 export function randomToken(bytes = 16): string {
   return randomBytes(bytes).toString("base64url");
 }
+
+const OWN_PREFIX = `${PROCESS_PREFIX}.`;
+
+/**
+ * The counter of an id made by {@link newId} in this process, or -1 for any other id (made elsewhere, or
+ * not an id at all). Lets a process index its own recent ids in an array instead of hashing strings.
+ * @example
+ * ```ts
+ * const id = newId();
+ * ownIdSequence(id); // e.g. 41
+ * ownIdSequence("some-other-id"); // -1
+ * ```
+ */
+export function ownIdSequence(id: string): number {
+  if (!id.startsWith(OWN_PREFIX)) return -1;
+  const n = parseInt(id.slice(OWN_PREFIX.length), 36);
+  return Number.isSafeInteger(n) && n >= 0 && n < counter ? n : -1;
+}

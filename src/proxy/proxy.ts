@@ -14,6 +14,7 @@ import {
   UnknownPeerError,
 } from "../core/errors.ts";
 import { newId, randomToken } from "../core/ids.ts";
+import { SessionTargets } from "./session-targets.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
 import {
   Message,
@@ -93,13 +94,8 @@ export class Proxy implements AsyncDisposable {
   private readonly peers = new Map<string, PeerState>();
   private readonly inbox: Inbox;
   private readonly waiters = new Map<string, Set<ReplyWaiter>>();
-  /**
-   * Which peers each recent outgoing session awaits replies from (for receiveById: whose replies to wait
-   * for, and which peer's death ends the wait): one name, or a list after a broadcast. Two generations:
-   * when the newer one holds 50 000 sessions the older one is dropped whole, so remembering stays O(1).
-   */
-  private sessionTargets = new Map<string, string | readonly string[]>();
-  private olderSessionTargets = new Map<string, string | readonly string[]>();
+  /** Which peers each recent outgoing session awaits replies from (see receiveById). */
+  private readonly sessionTargets = new SessionTargets();
   private readonly cache: RejoinCache;
   private readonly peerWatchers = new Set<() => void>();
   private stopWatch: (() => void) | undefined;
@@ -425,7 +421,7 @@ export class Proxy implements AsyncDisposable {
     for (const id of sessionIds) {
       let targets = perId.get(id);
       if (targets === undefined) {
-        const known = this.sessionTargets.get(id) ?? this.olderSessionTargets.get(id);
+        const known = this.sessionTargets.get(id);
         targets = known === undefined ? [] : typeof known === "string" ? [known] : [...known];
       }
       perId.set(id, targets);
@@ -436,10 +432,7 @@ export class Proxy implements AsyncDisposable {
     try {
       return await waiter.done;
     } finally {
-      for (const id of sessionIds) {
-        this.sessionTargets.delete(id);
-        this.olderSessionTargets.delete(id);
-      }
+      for (const id of sessionIds) this.sessionTargets.forget(id);
     }
   }
 
@@ -522,14 +515,6 @@ export class Proxy implements AsyncDisposable {
     }
   }
 
-  private remember(sessionId: string, targets: string | readonly string[]): void {
-    this.sessionTargets.set(sessionId, targets);
-    if (this.sessionTargets.size >= 50_000) {
-      this.olderSessionTargets = this.sessionTargets;
-      this.sessionTargets = new Map();
-    }
-  }
-
   /**
    * Sends `message` without waiting for a reply. Resolves to its session id, or to `[]` when the
    * destination has failed and rejoin is on (the message is cached for it when the cache is enabled).
@@ -542,33 +527,55 @@ export class Proxy implements AsyncDisposable {
    * await Promise.all(batch.map((m) => proxy.isend(m)));
    * ```
    */
-  async isend(message: Message): Promise<string[]> {
-    this.assertOpen();
-    const peer = this.peers.get(message.destination);
-    if (!peer) {
-      throw new UnknownPeerError(
-        `${this.name} knows no peer named ${JSON.stringify(message.destination)}; known peers: ${Object.values(this.peersName).flat().join(", ") || "none"}`,
-      );
-    }
-    // Checked synchronously first: this is the hot path of every send.
-    if (this.minimalFor(peer.member.type) > 0) await this.ensureMinimalPeers(peer.member.type);
-    if (!peer.alive) {
-      if (!this.opts.enableRejoin) {
-        throw new PeersDisconnectionError(
-          `peer ${message.destination} has disconnected; cannot send "${message.tag}"`,
+  isend(message: Message): Promise<string[]> {
+    // Not an async function: the common case (a live peer, no minimalPeers) costs one promise, from the
+    // socket's writer, rather than one per awaited layer.
+    try {
+      this.assertOpen();
+      const peer = this.peers.get(message.destination);
+      if (!peer) {
+        throw new UnknownPeerError(
+          `${this.name} knows no peer named ${JSON.stringify(message.destination)}; known peers: ${Object.values(this.peersName).flat().join(", ") || "none"}`,
         );
       }
-      if (this.opts.enableMessageCacheForRejoin) {
-        encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes }); // size errors surface now
-        if (!this.cache.add(message.destination, message)) {
-          this.log.warn(`rejoin cache of ${message.destination} is full; dropped its oldest message`);
-        } else this.stats.cached++;
-      }
-      return [];
+      if (this.minimalFor(peer.member.type) > 0) return this.isendOnceEnoughPeers(message, peer);
+      return this.isendTo(message, peer);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    this.remember(message.sessionId, message.destination);
-    await this.transmit(message);
-    return [message.sessionId];
+  }
+
+  private async isendOnceEnoughPeers(message: Message, peer: PeerState): Promise<string[]> {
+    await this.ensureMinimalPeers(peer.member.type);
+    return this.isendTo(message, peer);
+  }
+
+  /** isend to a known peer; throws synchronously on an encoding error or a failed peer without rejoin. */
+  private isendTo(message: Message, peer: PeerState): Promise<string[]> {
+    if (!peer.alive) return Promise.resolve(this.holdForFailedPeer(message));
+    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+    this.sessionTargets.remember(message.sessionId, message.destination);
+    return this.driver.sendUnicast(message.destination, frames).then(() => {
+      this.stats.messagesSent++;
+      for (const f of frames) this.stats.bytesSent += f.byteLength;
+      return [message.sessionId];
+    });
+  }
+
+  /** A message for a failed peer: an error without rejoin, else cached (when enabled) and no session id. */
+  private holdForFailedPeer(message: Message): string[] {
+    if (!this.opts.enableRejoin) {
+      throw new PeersDisconnectionError(
+        `peer ${message.destination} has disconnected; cannot send "${message.tag}"`,
+      );
+    }
+    if (this.opts.enableMessageCacheForRejoin) {
+      encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes }); // size errors surface now
+      if (!this.cache.add(message.destination, message)) {
+        this.log.warn(`rejoin cache of ${message.destination} is full; dropped its oldest message`);
+      } else this.stats.cached++;
+    }
+    return [];
   }
 
   /** Sends `message` and resolves to its replies (one per session id sent). */
@@ -652,7 +659,7 @@ export class Proxy implements AsyncDisposable {
     await this.driver.broadcast(componentType, frames);
     this.stats.messagesSent++;
     for (const f of frames) this.stats.bytesSent += f.byteLength;
-    this.remember(message.sessionId, targets);
+    this.sessionTargets.remember(message.sessionId, targets);
     return targets.map(() => message.sessionId);
   }
 

@@ -84,11 +84,15 @@ export class SocketWriter {
    */
   send(frames: Frames): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
+    // Idle socket: hand the message straight to ZeroMQ, without a queue entry or the pump's loop (the
+    // common case of one message at a time).
+    if (!this.sending) {
+      this.sending = true;
+      return this.socket.send(frames as (Uint8Array | string)[]).then(this.sentAlone, this.failedAlone);
+    }
     if (this.pending >= this.maxQueue) return this.sendWhenRoom(frames);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frames, resolve, reject });
-      if (!this.sending) void this.pump();
-    });
+    // A send is in progress: queue (it ends by pumping the queue).
+    return new Promise<void>((resolve, reject) => this.queue.push({ frames, resolve, reject }));
   }
 
   /** {@link send} once the queue has room (backpressure). */
@@ -98,6 +102,25 @@ export class SocketWriter {
       if (this.closed) throw this.closedError();
     }
     return this.send(frames);
+  }
+
+  /** After a message sent by the idle path: send what queued up meanwhile. */
+  private readonly sentAlone = (): void => {
+    this.sending = false;
+    if (this.pending > 0) void this.pump();
+  };
+
+  private readonly failedAlone = (err: unknown): never => {
+    this.sending = false;
+    if (this.pending > 0) void this.pump();
+    throw this.failure(err);
+  };
+
+  /** The error of a failed ZeroMQ send. */
+  private failure(err: unknown): Error {
+    return this.closed || this.socket.closed
+      ? this.closedError(err)
+      : new DriverSendError(`send to ${this.label} failed: ${(err as Error).message}`, { cause: err });
   }
 
   private closedError(cause?: unknown): ClosedError {
@@ -148,10 +171,7 @@ export class SocketWriter {
         await this.socket.send(frames as (Uint8Array | string)[]);
         for (const item of batch) item.resolve();
       } catch (err) {
-        const failure =
-          this.closed || this.socket.closed
-            ? this.closedError(err)
-            : new DriverSendError(`send to ${this.label} failed: ${(err as Error).message}`, { cause: err });
+        const failure = this.failure(err);
         for (const item of batch) item.reject(failure);
       }
     }

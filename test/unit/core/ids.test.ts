@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { newId, randomToken } from "../../../src/core/ids.ts";
+import { newId, ownIdSequence, randomToken } from "../../../src/core/ids.ts";
 
 const prefixOf = (id: string): string => id.slice(0, id.indexOf("."));
 
@@ -34,5 +34,25 @@ void describe("ids", () => {
   void it("makes random tokens of the asked size", () => {
     assert.equal(Buffer.from(randomToken(6), "base64url").length, 6);
     assert.notEqual(randomToken(), randomToken());
+  });
+
+  void it("reads back the counter of this process's own ids only", () => {
+    const a = newId();
+    const b = newId();
+    assert.equal(ownIdSequence(b), ownIdSequence(a) + 1);
+    assert.ok(ownIdSequence(a) >= 0);
+    const prefix = a.slice(0, a.indexOf(".") + 1);
+    for (const other of [
+      "",
+      "x",
+      "AAAAAAAAAAA.0",
+      `${prefix}`,
+      `${prefix}!!`,
+      `${prefix}zzzzzzzz`,
+      a.toUpperCase(),
+    ]) {
+      if (other === a) continue;
+      assert.equal(ownIdSequence(other), -1, other);
+    }
   });
 });

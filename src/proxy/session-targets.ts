@@ -1,0 +1,77 @@
+/**
+ * Which peers each recent outgoing session awaits replies from: `receiveById` needs them to know whose
+ * replies to wait for and which peer's death ends the wait.
+ * @module
+ */
+import { ownIdSequence } from "../core/ids.ts";
+
+/** One peer name, or a list after a broadcast. */
+export type Targets = string | readonly string[];
+
+// Sessions started here are indexed by their id's counter in a ring: every send remembers one, and hashing
+// a fresh id string into a Map cost about twice as much as the rest of the bookkeeping of a small send.
+const RING_BITS = 17;
+const RING_MASK = (1 << RING_BITS) - 1;
+// Sessions of other processes (replies, forwards) go to two map generations: when the newer one holds
+// this many the older one is dropped whole, so remembering stays O(1).
+const GENERATION_SIZE = 50_000;
+
+/**
+ * The targets of the most recent sessions: at least the last 131 072 started by this process and the
+ * last 50 000 of other processes' sessions sent on from here. Older ones are forgotten (a wait on them
+ * still matches replies by session id, it just cannot name whose replies to expect).
+ * @example
+ * ```ts
+ * const targets = new SessionTargets();
+ * targets.remember(message.sessionId, message.destination);
+ * targets.get(message.sessionId); // "worker.0"
+ * targets.forget(message.sessionId);
+ * ```
+ */
+export class SessionTargets {
+  private readonly ringIds: (string | undefined)[] = new Array<string | undefined>(RING_MASK + 1);
+  private readonly ringTargets: (Targets | undefined)[] = new Array<Targets | undefined>(RING_MASK + 1);
+  private newer = new Map<string, Targets>();
+  private older = new Map<string, Targets>();
+
+  /** Records that session `id` awaits replies from `targets`. */
+  remember(id: string, targets: Targets): void {
+    const seq = ownIdSequence(id);
+    if (seq >= 0) {
+      const slot = seq & RING_MASK;
+      this.ringIds[slot] = id;
+      this.ringTargets[slot] = targets;
+      return;
+    }
+    this.newer.set(id, targets);
+    if (this.newer.size >= GENERATION_SIZE) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+  }
+
+  /** The targets of session `id`, if remembered. */
+  get(id: string): Targets | undefined {
+    const seq = ownIdSequence(id);
+    if (seq >= 0) {
+      const slot = seq & RING_MASK;
+      return this.ringIds[slot] === id ? this.ringTargets[slot] : undefined;
+    }
+    return this.newer.get(id) ?? this.older.get(id);
+  }
+
+  /** Forgets session `id` (its replies have come, or the wait for them ended). */
+  forget(id: string): void {
+    const seq = ownIdSequence(id);
+    if (seq >= 0) {
+      const slot = seq & RING_MASK;
+      if (this.ringIds[slot] === id) {
+        this.ringIds[slot] = undefined;
+        this.ringTargets[slot] = undefined;
+      }
+      return;
+    }
+    this.newer.delete(id);
+    this.older.delete(id);
+  }
+}
