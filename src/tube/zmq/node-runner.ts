@@ -395,8 +395,10 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     const c = decodeCommand(frames[0]!);
     if (c.kind === "quit") return shutdown();
     if (c.kind === "enable") {
-      if (c.nodeId === config.nodeId) enabled = c.enabled;
-      return;
+      if (c.nodeId !== config.nodeId) return;
+      enabled = c.enabled;
+      const ack: ControlMessage = { kind: "enabled", request: c.request, nodeId: config.nodeId };
+      return ctl.send([packSmall(ack)]);
     }
     if (c.kind === "status") {
       const pending = roots.size;

@@ -76,7 +76,8 @@ export interface NodeStatus {
 export type ControlMessage =
   | { kind: "ready"; nodeId: string; pid: number }
   | { kind: "error"; nodeId: string; epoch: number; name: string; message: string; stack: string }
-  | ({ kind: "status"; request: number } & NodeStatus);
+  | ({ kind: "status"; request: number } & NodeStatus)
+  | { kind: "enabled"; request: number; nodeId: string };
 
 /**
  * Output of one node for one (sub-)epoch: the signals it emitted (absent = NoEvent). A node sends exactly
@@ -188,7 +189,7 @@ export const CONTROL_TOPIC = Buffer.from("c");
 export type Command =
   | { kind: "process"; epoch: number; inputs: Record<string, unknown>; report?: boolean }
   | { kind: "status"; request: number }
-  | { kind: "enable"; nodeId: string; enabled: boolean }
+  | { kind: "enable"; nodeId: string; enabled: boolean; request: number }
   | { kind: "quit" };
 
 export { packSmall, unpackSmall };

@@ -133,6 +133,13 @@ export class ZMQRunner implements AsyncDisposable {
     { want: number; got: NodeStatus[]; resolve: (s: NodeStatus[]) => void }
   >();
   private statusRequest = 0;
+  /**
+   * enableNode / disableNode commands not yet acknowledged by their node. A node that only waits for its
+   * upstream outputs gets no epoch command, so nothing orders the toggle before the epoch's data on the
+   * way to it: the next epoch is sent only once every toggle is acknowledged.
+   */
+  private readonly toggles = new Map<number, { acked: Promise<void>; resolve: () => void }>();
+  private toggleRequest = 0;
   private releaseZap: (() => void) | undefined;
   private nodeEndpoints: Record<string, string> = {};
   private readonly enabledOverride = new Map<string, boolean>();
@@ -234,10 +241,31 @@ export class ZMQRunner implements AsyncDisposable {
   private setEnabled(id: string, enabled: boolean): void {
     if (!this.nodeIds.includes(id)) throw new InputMissingError(`no node "${id}" in tube ${this.tube.id}`);
     this.enabledOverride.set(id, enabled);
-    // Sent on the command socket, so it reaches the node before any later epoch's command.
-    void this.cmdWriter
-      ?.send([encodeCommand(CONTROL_TOPIC, { kind: "enable", nodeId: id, enabled })])
-      .catch(() => {});
+    // Before init the override goes out with the node's configuration.
+    if (this.starting === undefined) return;
+    const request = ++this.toggleRequest;
+    let resolve!: () => void;
+    const acked = new Promise<void>((r) => (resolve = r));
+    this.toggles.set(request, { acked, resolve });
+    // Once every node is subscribed to the command socket (a command sent before would be lost).
+    this.starting
+      .then(() => {
+        if (this.cmdWriter === undefined) throw new ClosedError("runner deinitialised");
+        return this.cmdWriter.send([
+          encodeCommand(CONTROL_TOPIC, { kind: "enable", nodeId: id, enabled, request }),
+        ]);
+      })
+      .catch(() => this.settleToggle(request));
+  }
+
+  private settleToggle(request: number): void {
+    this.toggles.get(request)?.resolve();
+    this.toggles.delete(request);
+  }
+
+  private settleAllToggles(): void {
+    for (const t of this.toggles.values()) t.resolve();
+    this.toggles.clear();
   }
 
   /** Starts one process per node and waits until all are connected and subscribed. */
@@ -302,6 +330,8 @@ export class ZMQRunner implements AsyncDisposable {
           this.statusWaiters.delete(m.request);
           w.resolve(w.got.sort((a, b) => this.nodeIds.indexOf(a.nodeId) - this.nodeIds.indexOf(b.nodeId)));
         }
+      } else if (m.kind === "enabled") {
+        this.settleToggle(m.request);
       } else
         this.fail(
           new NodeError(`node "${m.nodeId}" failed in epoch ${m.epoch}: ${m.name}: ${m.message}`, {
@@ -457,6 +487,7 @@ export class ZMQRunner implements AsyncDisposable {
   private fail(err: NodeError): void {
     if (this.failure !== undefined) return;
     this.failure = err;
+    this.settleAllToggles();
     const ws = [...this.waiters.values()];
     this.waiters.clear();
     for (const w of ws) w.reject(err);
@@ -582,6 +613,11 @@ export class ZMQRunner implements AsyncDisposable {
     if (this.failure !== undefined) throw this.failure;
     if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
     if (this.exhausted) return { done: Promise.resolve({ value: undefined, exhausted: true }) };
+    if (this.toggles.size > 0) {
+      await Promise.all([...this.toggles.values()].map((t) => t.acked));
+      if (this.failure !== undefined) throw this.failure;
+      if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
+    }
     const spec = this.tube.spec;
     const values: Record<string, unknown> = {};
     for (const inp of Object.values(spec.input)) {
@@ -700,6 +736,7 @@ export class ZMQRunner implements AsyncDisposable {
     this.releaseZap = undefined;
     for (const w of this.statusWaiters.values()) w.resolve([]);
     this.statusWaiters.clear();
+    this.settleAllToggles();
     this.cmdWriter?.close();
     for (const s of [this.cmd, this.control, this.events]) s?.close();
     this.cmd = this.control = this.events = undefined;

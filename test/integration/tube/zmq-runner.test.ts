@@ -530,4 +530,37 @@ void describe("ZMQRunner", () => {
       await runner.deinit();
     }
   });
+
+  void it("enableNode / disableNode reach a node fed only by upstream data before the next epoch's data, every time", async () => {
+    // `inc` gets no epoch command (it depends on `count` only), so only the acknowledged toggle orders the
+    // change before count's output of the next epoch.
+    const tube = await Tube.fromSpecification(
+      {
+        nodes: {
+          count: { type: `${N}count` },
+          inc: { type: `${N}plusOne`, depends: "count.value" },
+          out: { type: "return", depends: { inc: "inc.value", c: "count.value" } },
+        },
+      },
+      { baseDir: FIXTURES },
+    );
+    const runner = new ZMQRunner(tube, { pool });
+    try {
+      await within(30_000, runner.init());
+      for (let i = 0; i < 60; i++) {
+        const on = i % 2 === 0;
+        if (on) runner.enableNode("inc");
+        else runner.disableNode("inc");
+        const got = (await within(10_000, runner.process())) as { inc?: number; c: number };
+        assert.equal(got.c, i);
+        assert.deepEqual(
+          got,
+          on ? { inc: i + 1, c: i } : { c: i },
+          `epoch ${i} with inc ${on ? "on" : "off"}`,
+        );
+      }
+    } finally {
+      await runner.deinit();
+    }
+  });
 });
