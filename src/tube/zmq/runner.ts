@@ -616,7 +616,8 @@ export class ZMQRunner implements AsyncDisposable {
     if (this.toggles.size > 0) {
       await Promise.all([...this.toggles.values()].map((t) => t.acked));
       if (this.failure !== undefined) throw this.failure;
-      if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
+      if (this.cmdWriter === undefined)
+        throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
     }
     const spec = this.tube.spec;
     const values: Record<string, unknown> = {};
