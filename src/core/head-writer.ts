@@ -1,0 +1,281 @@
+/**
+ * Writes the first frame of a wire message (msgpack array of the header fields and the payload) by hand.
+ *
+ * The header is always the same shape (small integers, five short strings, nils), so writing it directly
+ * takes a fraction of a general msgpack encoder's time and garbage, and that is most of what a small
+ * message costs to encode. Payloads of the common small kinds (nil, booleans, numbers, strings, Buffers and
+ * typed arrays below the attachment threshold) are written here too, in the same encoding msgpackr uses;
+ * any other payload is packed by msgpackr and copied in. The bytes are plain msgpack: any decoder reads
+ * them, and weft's decoder gives back exactly what it gives for msgpackr's encoding.
+ * @module
+ */
+
+/** The header fields of one message, as they go on the wire. */
+export interface HeadFields {
+  version: number;
+  flags: number;
+  tag: string;
+  source: string;
+  destination: string;
+  sessionId: string;
+  messageId: string;
+  /** Session type code, or null for a plain message. */
+  typeCode: number | null;
+  /** Session stage code, or null for a plain message. */
+  stageCode: number | null;
+  attachments: number;
+}
+
+/** msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte). */
+const TYPED_ARRAY_EXT = 0x74;
+
+// msgpackr's type codes of inline typed arrays (the index in its list of typed array names).
+const TYPED_ARRAY_CODES = new Map<unknown, number>([
+  [Int8Array, 0],
+  [Uint8Array, 1],
+  [Uint8ClampedArray, 2],
+  [Int16Array, 3],
+  [Uint16Array, 4],
+  [Int32Array, 5],
+  [Uint32Array, 6],
+  [Float32Array, 7],
+  [Float64Array, 8],
+  [BigInt64Array, 9],
+  [BigUint64Array, 10],
+]);
+
+/** UTF-8 length of `s`; the common all-ASCII case without calling into Buffer. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return s.length;
+}
+
+function strHeadSize(bytes: number): number {
+  return bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5;
+}
+
+/** Bytes of a msgpack unsigned integer (header fields are never negative). */
+function uintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Bytes `value` takes when written here, or -1 when msgpackr must pack it. */
+function payloadSize(value: unknown): number {
+  switch (typeof value) {
+    case "undefined":
+      return 3;
+    case "boolean":
+      return 1;
+    case "number":
+      return numberSize(value);
+    case "string": {
+      const n = utf8Length(value);
+      return strHeadSize(n) + n;
+    }
+    case "object": {
+      if (value === null) return 1;
+      if (!ArrayBuffer.isView(value)) return -1;
+      const n = value.byteLength;
+      if (Buffer.isBuffer(value)) return (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n;
+      if (!TYPED_ARRAY_CODES.has(value.constructor)) return -1;
+      return (n + 1 < 0x100 ? 4 : n + 1 < 0x10000 ? 5 : 7) + n;
+    }
+    default:
+      return -1;
+  }
+}
+
+function numberSize(v: number): number {
+  if (v >>> 0 === v) return uintSize(v);
+  if (v >> 0 === v) return v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : 5;
+  return 9;
+}
+
+/**
+ * A cursor over one output buffer.
+ */
+class Out {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  uint(n: number): void {
+    const b = this.buf;
+    if (n < 0x80) b[this.pos++] = n;
+    else if (n < 0x100) {
+      b[this.pos++] = 0xcc;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xcd;
+      b.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      b[this.pos++] = 0xce;
+      b.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+  }
+
+  number(v: number): void {
+    const b = this.buf;
+    if (v >>> 0 === v) this.uint(v);
+    else if (v >> 0 === v) {
+      if (v >= -0x20) b[this.pos++] = 0x100 + v;
+      else if (v >= -0x80) {
+        b[this.pos++] = 0xd0;
+        b[this.pos++] = 0x100 + v;
+      } else if (v >= -0x8000) {
+        b[this.pos++] = 0xd1;
+        b.writeInt16BE(v, this.pos);
+        this.pos += 2;
+      } else {
+        b[this.pos++] = 0xd2;
+        b.writeInt32BE(v, this.pos);
+        this.pos += 4;
+      }
+    } else {
+      b[this.pos++] = 0xcb;
+      b.writeDoubleBE(v, this.pos);
+      this.pos += 8;
+    }
+  }
+
+  /** Writes string `s` of `n` UTF-8 bytes (from {@link utf8Length}). */
+  str(s: string, n: number): void {
+    const b = this.buf;
+    if (n < 0x20) b[this.pos++] = 0xa0 | n;
+    else if (n < 0x100) {
+      b[this.pos++] = 0xd9;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xda;
+      b.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      b[this.pos++] = 0xdb;
+      b.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+    if (n === s.length) {
+      for (let i = 0; i < n; i++) b[this.pos + i] = s.charCodeAt(i);
+    } else b.write(s, this.pos, n, "utf8");
+    this.pos += n;
+  }
+
+  bytes(view: ArrayBufferView): void {
+    // A Uint8Array (or Buffer) is read as it is; other arrays through a byte view of their memory.
+    const src =
+      view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const n = src.length;
+    // A short loop beats TypedArray#set's fixed cost for the small arrays that travel inline.
+    if (n <= 64) for (let i = 0; i < n; i++) this.buf[this.pos + i] = src[i] as number;
+    else this.buf.set(src, this.pos);
+    this.pos += n;
+  }
+
+  payload(value: unknown): void {
+    const b = this.buf;
+    if (value === undefined) {
+      // msgpackr's undefined: fixext 1 of type 0.
+      b[this.pos++] = 0xd4;
+      b[this.pos++] = 0;
+      b[this.pos++] = 0;
+    } else if (value === null) b[this.pos++] = 0xc0;
+    else if (value === true) b[this.pos++] = 0xc3;
+    else if (value === false) b[this.pos++] = 0xc2;
+    else if (typeof value === "number") this.number(value);
+    else if (typeof value === "string") this.str(value, utf8Length(value));
+    else if (Buffer.isBuffer(value)) {
+      const n = value.byteLength;
+      if (n < 0x100) {
+        b[this.pos++] = 0xc4;
+        b[this.pos++] = n;
+      } else if (n < 0x10000) {
+        b[this.pos++] = 0xc5;
+        b.writeUInt16BE(n, this.pos);
+        this.pos += 2;
+      } else {
+        b[this.pos++] = 0xc6;
+        b.writeUInt32BE(n, this.pos);
+        this.pos += 4;
+      }
+      this.bytes(value);
+    } else {
+      const view = value as ArrayBufferView;
+      const n = view.byteLength + 1;
+      if (n < 0x100) {
+        b[this.pos++] = 0xc7;
+        b[this.pos++] = n;
+      } else if (n < 0x10000) {
+        b[this.pos++] = 0xc8;
+        b.writeUInt16BE(n, this.pos);
+        this.pos += 2;
+      } else {
+        b[this.pos++] = 0xc9;
+        b.writeUInt32BE(n, this.pos);
+        this.pos += 4;
+      }
+      b[this.pos++] = TYPED_ARRAY_EXT;
+      b[this.pos++] = TYPED_ARRAY_CODES.get(view.constructor) as number;
+      this.bytes(view);
+    }
+  }
+}
+
+/**
+ * The first frame of a message: `[version, flags, tag, source, destination, sessionId, messageId,
+ * typeCode, stageCode, attachments, payload]` as one msgpack array. `packOther` packs a payload of a kind
+ * not written here (objects, arrays, Maps, attachment references…).
+ * @example
+ * ```ts
+ * const frame = writeHead(fields, new Uint8Array(64), (v) => packr.pack(v));
+ * ```
+ */
+export function writeHead(h: HeadFields, payload: unknown, packOther: (v: unknown) => Uint8Array): Buffer {
+  let other: Uint8Array | undefined;
+  let size = payloadSize(payload);
+  if (size < 0) {
+    other = packOther(payload);
+    size = other.byteLength;
+  }
+  const tag = utf8Length(h.tag);
+  const source = utf8Length(h.source);
+  const destination = utf8Length(h.destination);
+  const sessionId = utf8Length(h.sessionId);
+  const messageId = utf8Length(h.messageId);
+  size +=
+    3 + // array marker, version, flags (both below 128)
+    strHeadSize(tag) +
+    tag +
+    strHeadSize(source) +
+    source +
+    strHeadSize(destination) +
+    destination +
+    strHeadSize(sessionId) +
+    sessionId +
+    strHeadSize(messageId) +
+    messageId +
+    2 + // type and stage codes (nil or below 128)
+    uintSize(h.attachments);
+  const out = new Out(Buffer.allocUnsafe(size));
+  out.byte(0x9b);
+  out.byte(h.version);
+  out.byte(h.flags);
+  out.str(h.tag, tag);
+  out.str(h.source, source);
+  out.str(h.destination, destination);
+  out.str(h.sessionId, sessionId);
+  out.str(h.messageId, messageId);
+  out.byte(h.typeCode === null ? 0xc0 : h.typeCode);
+  out.byte(h.stageCode === null ? 0xc0 : h.stageCode);
+  out.uint(h.attachments);
+  if (other === undefined) out.payload(payload);
+  else {
+    out.buf.set(other, out.pos);
+    out.pos += other.byteLength;
+  }
+  return out.buf;
+}

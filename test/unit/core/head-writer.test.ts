@@ -1,0 +1,142 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { Packr } from "msgpackr";
+import { decodeMessage, encodeMessage } from "../../../src/core/codec.ts";
+import { writeHead, type HeadFields } from "../../../src/core/head-writer.ts";
+import { Message } from "../../../src/core/message.ts";
+
+// The options of weft's codec: the head writer must write what msgpackr writes there.
+const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: "bigint", mapsAsObjects: true });
+const pack = (v: unknown): Uint8Array => packr.pack(v);
+
+const head: HeadFields = {
+  version: 2,
+  flags: 1,
+  tag: "rollout",
+  source: "actor.3",
+  destination: "learner",
+  sessionId: "Qm4tZ0vN3aE.1k",
+  messageId: "Qm4tZ0vN3aE.1l",
+  typeCode: 0,
+  stageCode: 1,
+  attachments: 0,
+};
+const asArray = (h: HeadFields, payload: unknown): unknown[] => [
+  h.version,
+  h.flags,
+  h.tag,
+  h.source,
+  h.destination,
+  h.sessionId,
+  h.messageId,
+  h.typeCode,
+  h.stageCode,
+  h.attachments,
+  payload,
+];
+
+const numbers = [
+  0,
+  1,
+  127,
+  128,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53,
+  -1,
+  -32,
+  -33,
+  -128,
+  -129,
+];
+const moreNumbers = [-32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.25, 1e300, NaN, Infinity, -Infinity];
+const strings = [
+  "",
+  "a",
+  "x".repeat(31),
+  "x".repeat(32),
+  "x".repeat(255),
+  "x".repeat(256),
+  "y".repeat(70_000),
+];
+const binaries = [0, 1, 64, 255, 256, 70_000].map((n) => Buffer.alloc(n, 7));
+const typedArrays = [
+  new Uint8Array(64).fill(3),
+  new Uint8Array(254),
+  new Uint8Array(255),
+  new Int8Array([-1, 2, -3]),
+  new Uint8ClampedArray([1, 255]),
+  new Int16Array([-300, 300]),
+  new Uint16Array([65535]),
+  new Int32Array([-(2 ** 31)]),
+  new Uint32Array([2 ** 32 - 1]),
+  new Float32Array([1.5, -2.5]),
+  new Float64Array([Math.PI]),
+  new BigInt64Array([-5n]),
+  new BigUint64Array([5n]),
+  new Float32Array(new ArrayBuffer(40), 4, 8), // a view in the middle of a larger buffer
+];
+const others = [{ a: 1, b: [2, "c"] }, [1, 2, 3], new Map([["k", 1]]), new Date(0), new ArrayBuffer(4)];
+
+void describe("writeHead", () => {
+  void it("writes the same bytes as msgpackr for every kind of payload it handles itself", () => {
+    const payloads = [
+      undefined,
+      null,
+      true,
+      false,
+      ...numbers,
+      ...moreNumbers,
+      ...strings,
+      ...binaries,
+      ...typedArrays,
+    ];
+    for (const p of payloads) {
+      const mine = writeHead(head, p, pack);
+      const theirs = packr.pack(asArray(head, p));
+      assert.deepEqual(Buffer.from(mine), Buffer.from(theirs), `payload ${String(p).slice(0, 40)}`);
+    }
+  });
+
+  void it("packs any other payload with the given packer, into the same bytes as msgpackr", () => {
+    for (const p of others) {
+      const mine = writeHead(head, p, pack);
+      assert.deepEqual(Buffer.from(mine), Buffer.from(packr.pack(asArray(head, p))));
+    }
+  });
+
+  void it("writes non-ASCII strings as UTF-8 that decodes back", () => {
+    const h = {
+      ...head,
+      tag: "état",
+      source: "演员.0",
+      destination: "🚀".repeat(40),
+      typeCode: null,
+      stageCode: null,
+    };
+    for (const p of ["naïve", "ü".repeat(200), "😀".repeat(20_000)]) {
+      assert.deepEqual(packr.unpack(writeHead(h, p, pack)), asArray(h, p));
+    }
+  });
+
+  void it("writes attachment counts of every size", () => {
+    for (const attachments of [0, 127, 128, 255, 256, 65535, 65536]) {
+      const h = { ...head, attachments };
+      assert.deepEqual(Buffer.from(writeHead(h, 1, pack)), Buffer.from(packr.pack(asArray(h, 1))));
+    }
+  });
+
+  void it("is what encodeMessage sends: messages round-trip through it", () => {
+    for (const payload of [undefined, 42, "hi", new Float32Array([1, 2]), { nested: new Uint8Array(3) }]) {
+      const m = new Message({ tag: "t", source: "a", destination: "b", payload });
+      const back = decodeMessage(encodeMessage(m) as Buffer[]);
+      assert.deepEqual(back.payload, payload);
+      assert.equal(back.sessionId, m.sessionId);
+      assert.equal(back.messageId, m.messageId);
+    }
+  });
+});
