@@ -534,7 +534,7 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
         messageId: message.messageId,
         typeCode: session ? sessionTypeCode(message.sessionType) : null,
         stageCode: session ? sessionStageCode(message.sessionType, message.sessionStage) : null,
-        attachments: attachments.length,
+        attachmentCount: attachments.length,
       },
       payload,
       packPayload,

@@ -9,22 +9,20 @@
  * them, and weft's decoder gives back exactly what it gives for msgpackr's encoding.
  * @module
  */
+import type { WireHeader } from "./codec.ts";
 
-/** The header fields of one message, as they go on the wire. */
-export interface HeadFields {
-  version: number;
-  flags: number;
-  tag: string;
-  source: string;
-  destination: string;
-  sessionId: string;
-  messageId: string;
-  /** Session type code, or null for a plain message. */
+/**
+ * The header fields of one message as they go on the wire: {@link WireHeader}'s, with the session type
+ * and stage as their codes (null for a plain message).
+ * @example
+ * ```ts
+ * const fields: HeadFields = { ...routing, typeCode: null, stageCode: null, attachmentCount: 0 };
+ * ```
+ */
+export type HeadFields = Omit<WireHeader, "sessionType" | "sessionStage"> & {
   typeCode: number | null;
-  /** Session stage code, or null for a plain message. */
   stageCode: number | null;
-  attachments: number;
-}
+};
 
 /** msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte). */
 const TYPED_ARRAY_EXT = 0x74;
@@ -143,22 +141,31 @@ class Out {
     }
   }
 
+  /**
+   * A length in the 8-, 16- or 32-bit form of a msgpack family whose three type codes follow each other
+   * (str 0xd9…, bin 0xc4…, ext 0xc7…).
+   */
+  length(n: number, code8: number): void {
+    const b = this.buf;
+    if (n < 0x100) {
+      b[this.pos++] = code8;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = code8 + 1;
+      b.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      b[this.pos++] = code8 + 2;
+      b.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+  }
+
   /** Writes string `s` of `n` UTF-8 bytes (from {@link utf8Length}). */
   str(s: string, n: number): void {
     const b = this.buf;
     if (n < 0x20) b[this.pos++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[this.pos++] = 0xd9;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xda;
-      b.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else {
-      b[this.pos++] = 0xdb;
-      b.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    }
+    else this.length(n, 0xd9);
     if (n === s.length) {
       for (let i = 0; i < n; i++) b[this.pos + i] = s.charCodeAt(i);
     } else b.write(s, this.pos, n, "utf8");
@@ -189,35 +196,11 @@ class Out {
     else if (typeof value === "number") this.number(value);
     else if (typeof value === "string") this.str(value, utf8Length(value));
     else if (Buffer.isBuffer(value)) {
-      const n = value.byteLength;
-      if (n < 0x100) {
-        b[this.pos++] = 0xc4;
-        b[this.pos++] = n;
-      } else if (n < 0x10000) {
-        b[this.pos++] = 0xc5;
-        b.writeUInt16BE(n, this.pos);
-        this.pos += 2;
-      } else {
-        b[this.pos++] = 0xc6;
-        b.writeUInt32BE(n, this.pos);
-        this.pos += 4;
-      }
+      this.length(value.byteLength, 0xc4);
       this.bytes(value);
     } else {
       const view = value as ArrayBufferView;
-      const n = view.byteLength + 1;
-      if (n < 0x100) {
-        b[this.pos++] = 0xc7;
-        b[this.pos++] = n;
-      } else if (n < 0x10000) {
-        b[this.pos++] = 0xc8;
-        b.writeUInt16BE(n, this.pos);
-        this.pos += 2;
-      } else {
-        b[this.pos++] = 0xc9;
-        b.writeUInt32BE(n, this.pos);
-        this.pos += 4;
-      }
+      this.length(view.byteLength + 1, 0xc7);
       b[this.pos++] = TYPED_ARRAY_EXT;
       b[this.pos++] = TYPED_ARRAY_CODES.get(view.constructor) as number;
       this.bytes(view);
@@ -227,7 +210,7 @@ class Out {
 
 /**
  * The first frame of a message: `[version, flags, tag, source, destination, sessionId, messageId,
- * typeCode, stageCode, attachments, payload]` as one msgpack array. `packOther` packs a payload of a kind
+ * typeCode, stageCode, attachmentCount, payload]` as one msgpack array. `packOther` packs a payload of a kind
  * not written here (objects, arrays, Maps, attachment references…).
  * @example
  * ```ts
@@ -259,7 +242,7 @@ export function writeHead(h: HeadFields, payload: unknown, packOther: (v: unknow
     strHeadSize(messageId) +
     messageId +
     2 + // type and stage codes (nil or below 128)
-    uintSize(h.attachments);
+    uintSize(h.attachmentCount);
   const out = new Out(Buffer.allocUnsafe(size));
   out.byte(0x9b);
   out.byte(h.version);
@@ -271,7 +254,7 @@ export function writeHead(h: HeadFields, payload: unknown, packOther: (v: unknow
   out.str(h.messageId, messageId);
   out.byte(h.typeCode === null ? 0xc0 : h.typeCode);
   out.byte(h.stageCode === null ? 0xc0 : h.stageCode);
-  out.uint(h.attachments);
+  out.uint(h.attachmentCount);
   if (other === undefined) out.payload(payload);
   else {
     out.buf.set(other, out.pos);

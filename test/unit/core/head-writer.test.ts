@@ -19,7 +19,7 @@ const head: HeadFields = {
   messageId: "Qm4tZ0vN3aE.1l",
   typeCode: 0,
   stageCode: 1,
-  attachments: 0,
+  attachmentCount: 0,
 };
 const asArray = (h: HeadFields, payload: unknown): unknown[] => [
   h.version,
@@ -31,7 +31,7 @@ const asArray = (h: HeadFields, payload: unknown): unknown[] => [
   h.messageId,
   h.typeCode,
   h.stageCode,
-  h.attachments,
+  h.attachmentCount,
   payload,
 ];
 
@@ -124,8 +124,8 @@ void describe("writeHead", () => {
   });
 
   void it("writes attachment counts of every size", () => {
-    for (const attachments of [0, 127, 128, 255, 256, 65535, 65536]) {
-      const h = { ...head, attachments };
+    for (const attachmentCount of [0, 127, 128, 255, 256, 65535, 65536]) {
+      const h = { ...head, attachmentCount };
       assert.deepEqual(Buffer.from(writeHead(h, 1, pack)), Buffer.from(packr.pack(asArray(h, 1))));
     }
   });
