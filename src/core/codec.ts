@@ -14,7 +14,7 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { DecodeError, EncodeError } from "./errors.ts";
-import { writeHead } from "./head-writer.ts";
+import { INLINE_TYPED_ARRAYS, writeHead } from "./head-writer.ts";
 import {
   Message,
   NotificationSessionStage,
@@ -212,19 +212,6 @@ addExtension({
 // new ArrayBuffer is costly to allocate and to collect, which made it most of the garbage of a small
 // message. Here the array is a view on the received frame whenever its bytes are already aligned (always
 // for 8-bit arrays), and a copy only otherwise.
-const INLINE_TYPED_ARRAYS = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
 const INLINE_ARRAY_BUFFER = 16;
 const INLINE_DATA_VIEW = 17;
 

@@ -27,20 +27,28 @@ export type HeadFields = Omit<WireHeader, "sessionType" | "sessionStage"> & {
 /** msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte). */
 const TYPED_ARRAY_EXT = 0x74;
 
-// msgpackr's type codes of inline typed arrays (the index in its list of typed array names).
-const TYPED_ARRAY_CODES = new Map<unknown, number>([
-  [Int8Array, 0],
-  [Uint8Array, 1],
-  [Uint8ClampedArray, 2],
-  [Int16Array, 3],
-  [Uint16Array, 4],
-  [Int32Array, 5],
-  [Uint32Array, 6],
-  [Float32Array, 7],
-  [Float64Array, 8],
-  [BigInt64Array, 9],
-  [BigUint64Array, 10],
-]);
+/**
+ * The typed arrays that travel inline, in the order of msgpackr's type codes (the code is the index).
+ * @example
+ * ```ts
+ * INLINE_TYPED_ARRAYS[7] === Float32Array; // true: code 7 on the wire
+ * ```
+ */
+export const INLINE_TYPED_ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
+
+const TYPED_ARRAY_CODES = new Map<unknown, number>(INLINE_TYPED_ARRAYS.map((Kind, code) => [Kind, code]));
 
 /** UTF-8 length of `s`; the common all-ASCII case without calling into Buffer. */
 function utf8Length(s: string): number {
