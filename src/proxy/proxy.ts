@@ -14,7 +14,6 @@ import {
   UnknownPeerError,
 } from "../core/errors.ts";
 import { newId, randomToken } from "../core/ids.ts";
-import { SessionTargets } from "./session-targets.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
 import {
   Message,
@@ -30,6 +29,7 @@ import { Inbox } from "./inbox.ts";
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from "./options.ts";
 import { RejoinCache } from "./rejoin-cache.ts";
 import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
+import { SessionTargets } from "./session-targets.ts";
 
 /** How long replies from a peer that just failed may still arrive before calls waiting for it end. */
 const PEER_DRAIN_MS = 250;

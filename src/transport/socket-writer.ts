@@ -88,7 +88,13 @@ export class SocketWriter {
     // common case of one message at a time).
     if (!this.sending) {
       this.sending = true;
-      return this.socket.send(frames as (Uint8Array | string)[]).then(this.sentAlone, this.failedAlone);
+      let sent: Promise<void>;
+      try {
+        sent = this.socket.send(frames as (Uint8Array | string)[]);
+      } catch (err) {
+        sent = Promise.reject(err as Error); // a synchronous throw must not leave the writer marked busy
+      }
+      return sent.then(this.sentAlone, this.failedAlone);
     }
     if (this.pending >= this.maxQueue) return this.sendWhenRoom(frames);
     // A send is in progress: queue (it ends by pumping the queue).
