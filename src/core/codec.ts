@@ -511,18 +511,12 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
   try {
     const payload = extract(message.payload, attachments, threshold, 0);
     head = writeHead(
-      {
-        version: WIRE_VERSION,
-        flags: session ? FLAG_SESSION : 0,
-        tag: message.tag,
-        source: message.source,
-        destination: message.destination,
-        sessionId: message.sessionId,
-        messageId: message.messageId,
-        typeCode: session ? sessionTypeCode(message.sessionType) : null,
-        stageCode: session ? sessionStageCode(message.sessionType, message.sessionStage) : null,
-        attachmentCount: attachments.length,
-      },
+      message,
+      WIRE_VERSION,
+      session ? FLAG_SESSION : 0,
+      session ? sessionTypeCode(message.sessionType) : null,
+      session ? sessionStageCode(message.sessionType, message.sessionStage) : null,
+      attachments.length,
       payload,
       packPayload,
     );

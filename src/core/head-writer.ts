@@ -12,17 +12,13 @@
 import type { WireHeader } from "./codec.ts";
 
 /**
- * The header fields of one message as they go on the wire: {@link WireHeader}'s, with the session type
- * and stage as their codes (null for a plain message).
+ * The five strings of a header, in wire order; a {@link Message} is one.
  * @example
  * ```ts
- * const fields: HeadFields = { ...routing, typeCode: null, stageCode: null, attachmentCount: 0 };
+ * const strings: HeadStrings = message; // tag, source, destination, sessionId, messageId
  * ```
  */
-export type HeadFields = Omit<WireHeader, "sessionType" | "sessionStage"> & {
-  typeCode: number | null;
-  stageCode: number | null;
-};
+export type HeadStrings = Pick<WireHeader, "tag" | "source" | "destination" | "sessionId" | "messageId">;
 
 /** msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte). */
 const TYPED_ARRAY_EXT = 0x74;
@@ -169,6 +165,21 @@ class Out {
     }
   }
 
+  /** Writes `s` if it is all ASCII (one byte per character); false, with the output unusable, if not. */
+  ascii(s: string): boolean {
+    const b = this.buf;
+    const n = s.length;
+    if (n < 0x20) b[this.pos++] = 0xa0 | n;
+    else this.length(n, 0xd9);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[this.pos + i] = c;
+    }
+    this.pos += n;
+    return true;
+  }
+
   /** Writes string `s` of `n` UTF-8 bytes (from {@link utf8Length}). */
   str(s: string, n: number): void {
     const b = this.buf;
@@ -218,55 +229,77 @@ class Out {
 
 /**
  * The first frame of a message: `[version, flags, tag, source, destination, sessionId, messageId,
- * typeCode, stageCode, attachmentCount, payload]` as one msgpack array. `packOther` packs a payload of a kind
- * not written here (objects, arrays, Maps, attachment references…).
+ * typeCode, stageCode, attachmentCount, payload]` as one msgpack array. `packOther` packs a payload of a
+ * kind not written here (objects, arrays, Maps, attachment references…).
  * @example
  * ```ts
- * const frame = writeHead(fields, new Uint8Array(64), (v) => packr.pack(v));
+ * const frame = writeHead(message, 2, 0, null, null, 0, new Uint8Array(64), (v) => packr.pack(v));
  * ```
  */
-export function writeHead(h: HeadFields, payload: unknown, packOther: (v: unknown) => Uint8Array): Buffer {
+export function writeHead(
+  h: HeadStrings,
+  version: number,
+  flags: number,
+  typeCode: number | null,
+  stageCode: number | null,
+  attachmentCount: number,
+  payload: unknown,
+  packOther: (v: unknown) => Uint8Array,
+): Buffer {
   let other: Uint8Array | undefined;
   let size = payloadSize(payload);
   if (size < 0) {
     other = packOther(payload);
     size = other.byteLength;
   }
-  const tag = utf8Length(h.tag);
-  const source = utf8Length(h.source);
-  const destination = utf8Length(h.destination);
-  const sessionId = utf8Length(h.sessionId);
-  const messageId = utf8Length(h.messageId);
-  size +=
-    3 + // array marker, version, flags (both below 128)
-    strHeadSize(tag) +
-    tag +
-    strHeadSize(source) +
-    source +
-    strHeadSize(destination) +
-    destination +
-    strHeadSize(sessionId) +
-    sessionId +
-    strHeadSize(messageId) +
-    messageId +
-    2 + // type and stage codes (nil or below 128)
-    uintSize(h.attachmentCount);
-  const out = new Out(Buffer.allocUnsafe(size));
+  // Sized for all-ASCII header strings (one byte per character), the usual case: each string is then
+  // read once, while it is written. A non-ASCII one sends the whole header down the UTF-8 path.
+  const lengths = [
+    h.tag.length,
+    h.source.length,
+    h.destination.length,
+    h.sessionId.length,
+    h.messageId.length,
+  ];
+  let out = new Out(Buffer.allocUnsafe(size + headSize(attachmentCount, lengths)));
   out.byte(0x9b);
-  out.byte(h.version);
-  out.byte(h.flags);
-  out.str(h.tag, tag);
-  out.str(h.source, source);
-  out.str(h.destination, destination);
-  out.str(h.sessionId, sessionId);
-  out.str(h.messageId, messageId);
-  out.byte(h.typeCode === null ? 0xc0 : h.typeCode);
-  out.byte(h.stageCode === null ? 0xc0 : h.stageCode);
-  out.uint(h.attachmentCount);
+  out.byte(version);
+  out.byte(flags);
+  const ascii =
+    out.ascii(h.tag) &&
+    out.ascii(h.source) &&
+    out.ascii(h.destination) &&
+    out.ascii(h.sessionId) &&
+    out.ascii(h.messageId);
+  if (!ascii) {
+    const bytes = [h.tag, h.source, h.destination, h.sessionId, h.messageId].map(utf8Length);
+    out = new Out(Buffer.allocUnsafe(size + headSize(attachmentCount, bytes)));
+    out.byte(0x9b);
+    out.byte(version);
+    out.byte(flags);
+    out.str(h.tag, bytes[0]!);
+    out.str(h.source, bytes[1]!);
+    out.str(h.destination, bytes[2]!);
+    out.str(h.sessionId, bytes[3]!);
+    out.str(h.messageId, bytes[4]!);
+  }
+  out.byte(typeCode === null ? 0xc0 : typeCode);
+  out.byte(stageCode === null ? 0xc0 : stageCode);
+  out.uint(attachmentCount);
   if (other === undefined) out.payload(payload);
   else {
     out.buf.set(other, out.pos);
     out.pos += other.byteLength;
   }
   return out.buf;
+}
+
+/** Bytes of the header fields, given the UTF-8 lengths of its five strings. */
+function headSize(attachmentCount: number, strings: readonly number[]): number {
+  let size =
+    3 + // array marker, version, flags (both below 128)
+    2 + // type and stage codes (nil or below 128)
+    uintSize(attachmentCount);
+  for (const n of strings) size += strHeadSize(n) + n;
+  return size;
 }

@@ -2,12 +2,22 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { Packr } from "msgpackr";
 import { decodeMessage, encodeMessage } from "../../../src/core/codec.ts";
-import { writeHead, type HeadFields } from "../../../src/core/head-writer.ts";
+import { writeHead, type HeadStrings } from "../../../src/core/head-writer.ts";
 import { Message } from "../../../src/core/message.ts";
 
 // The options of weft's codec: the head writer must write what msgpackr writes there.
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: "bigint", mapsAsObjects: true });
 const pack = (v: unknown): Uint8Array => packr.pack(v);
+
+interface HeadFields extends HeadStrings {
+  version: number;
+  flags: number;
+  typeCode: number | null;
+  stageCode: number | null;
+  attachmentCount: number;
+}
+const write = (h: HeadFields, payload: unknown): Buffer =>
+  writeHead(h, h.version, h.flags, h.typeCode, h.stageCode, h.attachmentCount, payload, pack);
 
 const head: HeadFields = {
   version: 2,
@@ -96,7 +106,7 @@ void describe("writeHead", () => {
       ...typedArrays,
     ];
     for (const p of payloads) {
-      const mine = writeHead(head, p, pack);
+      const mine = write(head, p);
       const theirs = packr.pack(asArray(head, p));
       assert.deepEqual(Buffer.from(mine), Buffer.from(theirs), `payload ${String(p).slice(0, 40)}`);
     }
@@ -104,7 +114,7 @@ void describe("writeHead", () => {
 
   void it("packs any other payload with the given packer, into the same bytes as msgpackr", () => {
     for (const p of others) {
-      const mine = writeHead(head, p, pack);
+      const mine = write(head, p);
       assert.deepEqual(Buffer.from(mine), Buffer.from(packr.pack(asArray(head, p))));
     }
   });
@@ -119,14 +129,14 @@ void describe("writeHead", () => {
       stageCode: null,
     };
     for (const p of ["naïve", "ü".repeat(200), "😀".repeat(20_000)]) {
-      assert.deepEqual(packr.unpack(writeHead(h, p, pack)), asArray(h, p));
+      assert.deepEqual(packr.unpack(write(h, p)), asArray(h, p));
     }
   });
 
   void it("writes attachment counts of every size", () => {
     for (const attachmentCount of [0, 127, 128, 255, 256, 65535, 65536]) {
       const h = { ...head, attachmentCount };
-      assert.deepEqual(Buffer.from(writeHead(h, 1, pack)), Buffer.from(packr.pack(asArray(h, 1))));
+      assert.deepEqual(Buffer.from(write(h, 1)), Buffer.from(packr.pack(asArray(h, 1))));
     }
   });
 
