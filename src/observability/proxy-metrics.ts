@@ -18,8 +18,11 @@ export interface ProxyStatsLike {
   messagesReceived: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Received frames that could not be decoded. */
   decodeErrors: number;
+  /** Messages dropped: rejoin cache overflow or forgotten peers. */
   dropped: number;
+  /** Messages cached for failed peers right now. */
   cached: number;
 }
 

@@ -24,6 +24,7 @@ import {
 } from "../core/message.ts";
 import { createRegistry } from "../discovery/create-registry.ts";
 import type { MemberInfo, MembershipEvent, Registry } from "../discovery/registry.ts";
+import type { ProxyStatsLike } from "../observability/proxy-metrics.ts";
 import { ZmqDriver, type DriverPeerEvent } from "../transport/driver.ts";
 import { Inbox } from "./inbox.ts";
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from "./options.ts";
@@ -62,18 +63,7 @@ interface PeerState {
  * console.log(stats.messagesSent, stats.bytesReceived, stats.decodeErrors);
  * ```
  */
-export interface ProxyStats {
-  messagesSent: number;
-  messagesReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Received frames that could not be decoded. */
-  decodeErrors: number;
-  /** Messages dropped: rejoin cache overflow or forgotten peers. */
-  dropped: number;
-  /** Messages cached for failed peers right now. */
-  cached: number;
-}
+export type ProxyStats = ProxyStatsLike;
 
 /**
  * A member of a group: discovers its expected peers, then sends, scatters, broadcasts and receives.
