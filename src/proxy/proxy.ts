@@ -545,11 +545,20 @@ export class Proxy implements AsyncDisposable {
     if (!peer.alive) return Promise.resolve(this.holdForFailedPeer(message));
     const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
     this.sessionTargets.remember(message.sessionId, message.destination);
-    return this.driver.sendUnicast(message.destination, frames).then(() => {
-      this.stats.messagesSent++;
-      for (const f of frames) this.stats.bytesSent += f.byteLength;
-      return [message.sessionId];
-    });
+    return this.driver.sendUnicast(message.destination, frames).then(
+      () => {
+        this.stats.messagesSent++;
+        for (const f of frames) this.stats.bytesSent += f.byteLength;
+        return [message.sessionId];
+      },
+      (err: unknown) => {
+        // Still queued here when the peer was found dead (its socket closed under it): the message never
+        // reached ZeroMQ, so it is handled like a send to a failed peer (cached with rejoin, otherwise
+        // PeersDisconnectionError) rather than lost with a socket error.
+        if (!this.closed && !peer.alive) return this.holdForFailedPeer(message);
+        throw err;
+      },
+    );
   }
 
   /** A message for a failed peer: an error without rejoin, else cached (when enabled) and no session id. */

@@ -112,15 +112,24 @@ export class SocketWriter {
 
   /** After a message sent by the idle path: send what queued up meanwhile. */
   private readonly sentAlone = (): void => {
-    this.sending = false;
-    if (this.pending > 0) void this.pump();
+    this.afterSend();
   };
 
   private readonly failedAlone = (err: unknown): never => {
-    this.sending = false;
-    if (this.pending > 0) void this.pump();
+    this.afterSend();
     throw this.failure(err);
   };
+
+  /** A send settled: go on with the queue (which, once closed, rejects it in order). */
+  private afterSend(): void {
+    this.sending = false;
+    if (this.pending > 0) void this.pump();
+    else if (this.closed) this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
 
   /** The error of a failed ZeroMQ send. */
   private failure(err: unknown): Error {
@@ -184,16 +193,23 @@ export class SocketWriter {
     this.queue.length = 0;
     this.head = 0;
     this.sending = false;
+    if (this.closed) this.wakeRoomWaiters();
   }
 
-  /** Rejects everything still queued and refuses new sends. Does not close the socket. */
+  /**
+   * Refuses new sends and rejects everything still queued with {@link ClosedError}. Does not close the
+   * socket. With a send in progress, the queue is rejected once that send settles, in order: a caller
+   * that falls back on failure (the proxy caches messages for a peer that died) then sees the messages in
+   * the order they were sent. Closing the socket right after makes that send settle at once.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.sending) return;
     for (let i = this.head; i < this.queue.length; i++) this.queue[i]?.reject(this.closedError());
     this.queue.length = 0;
     this.head = 0;
-    for (const wake of this.roomWaiters.splice(0)) wake();
+    this.wakeRoomWaiters();
   }
 }
 

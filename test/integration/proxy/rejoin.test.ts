@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PeersDisconnectionError } from "../../../src/core/errors.ts";
 import { DummyLogger } from "../../../src/core/logger.ts";
-import { SessionType } from "../../../src/core/message.ts";
+import { Message, SessionType } from "../../../src/core/message.ts";
 import { Proxy, type ProxyOptions } from "../../../src/proxy/index.ts";
 import { serve } from "../../helpers/proxy-group.ts";
 import { REDIS_URL, WorkerProcess, uniqueName, waitFor } from "../../helpers/proxy-util.ts";
@@ -160,6 +160,66 @@ void describe("Proxy failures and rejoin", () => {
       await child.kill();
     }
   });
+
+  for (const rejoin of [true, false]) {
+    void it(`messages still queued for a peer found dead are ${rejoin ? "cached for its rejoin, in order" : "rejected with PeersDisconnectionError"}, never lost with a socket error`, async () => {
+      const group = uniqueName(rejoin ? "queuedrejoin" : "queueddead");
+      const discovery = { type: "local" as const, heartbeatMs: HEARTBEAT_MS };
+      // Small queues everywhere, so that most of a burst waits in the master's own queue for worker.1.
+      const small = { driver: { highWaterMark: 2 }, maxInboxSize: 2 };
+      const child = new WorkerProcess({ ...workerOptions(group, "worker.1", discovery), ...small });
+      const children = [child];
+      let master: Proxy | undefined;
+      let w0: Proxy | undefined;
+      try {
+        [master, w0] = await masterAndWorker0(group, discovery, {
+          ...small,
+          enableRejoin: rejoin,
+          enableMessageCacheForRejoin: rejoin,
+          maxLengthForMessageCache: 1000,
+        });
+        await child.ready();
+        await master.isend(new Message({ tag: "stall", source: "master", destination: "worker.1" }));
+        await child.waitLine((l) => l.startsWith("got stall"));
+        const big = (i: number): Uint8Array => new Uint8Array(256 * 1024).fill(i);
+        const sends = Array.from({ length: 100 }, (_, i) =>
+          master!.isend(
+            new Message({ tag: "n", source: "master", destination: "worker.1", payload: [i, big(i)] }),
+          ),
+        );
+        await child.kill("SIGKILL");
+        const settled = await Promise.allSettled(sends);
+        const queued = settled.filter((r) =>
+          r.status === "rejected" ? true : (r as PromiseFulfilledResult<string[]>).value.length === 0,
+        ).length;
+        assert.ok(queued > 50, `${queued} of 100 were still queued when worker.1 died`);
+        for (const r of settled) {
+          if (r.status === "rejected") {
+            assert.ok(!rejoin, `rejected in rejoin mode: ${String(r.reason)}`);
+            assert.ok(r.reason instanceof PeersDisconnectionError, String(r.reason));
+          }
+        }
+        if (!rejoin) return;
+        assert.equal(master.getStats().cached, queued);
+        // worker.1 comes back under its name: the cached messages arrive first, in order.
+        const again = new WorkerProcess(workerOptions(group, "worker.1", discovery));
+        children.push(again);
+        const firstIndex = 100 - queued;
+        const indexOf = (line: string): number => Number(/^got n \[(\d+),/.exec(line)?.[1] ?? -1);
+        await again.waitLine((l) => indexOf(l) === 99, 30_000);
+        const got = again.lines.filter((l) => l.startsWith("got n ")).map(indexOf);
+        assert.deepEqual(
+          got,
+          Array.from({ length: queued }, (_, k) => firstIndex + k),
+        );
+        assert.equal(master.getStats().cached, 0);
+      } finally {
+        await master?.close();
+        await w0?.close();
+        await Promise.all(children.map((c) => c.kill()));
+      }
+    });
+  }
 
   for (const via of ["local", "redis"] as const) {
     void it(`a worker SIGKILLed during scatter → PeersDisconnectionError within 2 × heartbeat expiry (${via})`, async () => {
