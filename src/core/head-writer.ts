@@ -52,8 +52,13 @@ function utf8Length(s: string): number {
   return s.length;
 }
 
+/** Bytes of a type code and an 8-, 16- or 32-bit length (see `Out.length`). */
+function lengthSize(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
 function strHeadSize(bytes: number): number {
-  return bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5;
+  return bytes < 0x20 ? 1 : lengthSize(bytes);
 }
 
 /** Bytes of a msgpack unsigned integer (header fields are never negative). */
@@ -78,9 +83,9 @@ function payloadSize(value: unknown): number {
       if (value === null) return 1;
       if (!ArrayBuffer.isView(value)) return -1;
       const n = value.byteLength;
-      if (Buffer.isBuffer(value)) return (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n;
+      if (Buffer.isBuffer(value)) return lengthSize(n) + n;
       if (!TYPED_ARRAY_CODES.has(value.constructor)) return -1;
-      return (n + 1 < 0x100 ? 4 : n + 1 < 0x10000 ? 5 : 7) + n;
+      return lengthSize(n + 1) + 2 + n; // the ext type and the array's type code
     }
     default:
       return -1;
@@ -165,12 +170,17 @@ class Out {
     }
   }
 
+  /** The type and length of a string of `n` UTF-8 bytes. */
+  strHead(n: number): void {
+    if (n < 0x20) this.buf[this.pos++] = 0xa0 | n;
+    else this.length(n, 0xd9);
+  }
+
   /** Writes `s` if it is all ASCII (one byte per character); false, with the output unusable, if not. */
   ascii(s: string): boolean {
     const b = this.buf;
     const n = s.length;
-    if (n < 0x20) b[this.pos++] = 0xa0 | n;
-    else this.length(n, 0xd9);
+    this.strHead(n);
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) return false;
@@ -183,8 +193,7 @@ class Out {
   /** Writes string `s` of `n` UTF-8 bytes (from {@link utf8Length}). */
   str(s: string, n: number): void {
     const b = this.buf;
-    if (n < 0x20) b[this.pos++] = 0xa0 | n;
-    else this.length(n, 0xd9);
+    this.strHead(n);
     if (n === s.length) {
       for (let i = 0; i < n; i++) b[this.pos + i] = s.charCodeAt(i);
     } else b.write(s, this.pos, n, "utf8");

@@ -477,11 +477,21 @@ export class Proxy implements AsyncDisposable {
     if (this.closed) throw new ClosedError(`proxy ${this.name} is closed; create a new one`);
   }
 
-  private async transmit(message: Message): Promise<void> {
-    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
-    await this.driver.sendUnicast(message.destination, frames);
+  /** The wire frames of `message`; EncodeError when it cannot be encoded or is over maxMessageBytes. */
+  private encode(message: Message): Uint8Array[] {
+    return encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+  }
+
+  /** Counts one message handed to ZeroMQ. */
+  private countSent(frames: readonly Uint8Array[]): void {
     this.stats.messagesSent++;
     for (const f of frames) this.stats.bytesSent += f.byteLength;
+  }
+
+  private async transmit(message: Message): Promise<void> {
+    const frames = this.encode(message);
+    await this.driver.sendUnicast(message.destination, frames);
+    this.countSent(frames);
   }
 
   private minimalFor(type: string): number {
@@ -543,12 +553,11 @@ export class Proxy implements AsyncDisposable {
   /** isend to a known peer; throws synchronously on an encoding error or a failed peer without rejoin. */
   private isendTo(message: Message, peer: PeerState): Promise<string[]> {
     if (!peer.alive) return Promise.resolve(this.holdForFailedPeer(message));
-    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+    const frames = this.encode(message);
     this.sessionTargets.remember(message.sessionId, message.destination);
     return this.driver.sendUnicast(message.destination, frames).then(
       () => {
-        this.stats.messagesSent++;
-        for (const f of frames) this.stats.bytesSent += f.byteLength;
+        this.countSent(frames);
         return [message.sessionId];
       },
       (err: unknown) => {
@@ -569,7 +578,7 @@ export class Proxy implements AsyncDisposable {
       );
     }
     if (this.opts.enableMessageCacheForRejoin) {
-      encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes }); // size errors surface now
+      this.encode(message); // size errors surface now
       if (!this.cache.add(message.destination, message)) {
         this.log.warn(`rejoin cache of ${message.destination} is full; dropped its oldest message`);
       } else this.stats.cached++;
@@ -641,7 +650,7 @@ export class Proxy implements AsyncDisposable {
       payload,
       sessionType,
     });
-    const frames = encodeMessage(message, { maxMessageBytes: this.opts.maxMessageBytes });
+    const frames = this.encode(message);
     // Peers that connected but have not subscribed yet would miss it: wait for their handshake.
     await this.driver
       .waitBroadcastReady(listed, AbortSignal.timeout(this.opts.handshakeTimeoutMs))
@@ -656,8 +665,7 @@ export class Proxy implements AsyncDisposable {
       );
     }
     await this.driver.broadcast(componentType, frames);
-    this.stats.messagesSent++;
-    for (const f of frames) this.stats.bytesSent += f.byteLength;
+    this.countSent(frames);
     this.sessionTargets.remember(message.sessionId, targets);
     return targets.map(() => message.sessionId);
   }
