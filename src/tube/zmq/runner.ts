@@ -610,15 +610,11 @@ export class ZMQRunner implements AsyncDisposable {
   /** Sends one epoch's command; resolves (once sent) to a promise of that epoch's result. */
   private async submit(inputs: Record<string, unknown>): Promise<{ done: Promise<EpochOutcome> }> {
     await this.init();
+    // Pending toggles settle on acknowledgement, failure or deinit, so the checks below see the outcome.
+    if (this.toggles.size > 0) await Promise.all([...this.toggles.values()].map((t) => t.acked));
     if (this.failure !== undefined) throw this.failure;
     if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
     if (this.exhausted) return { done: Promise.resolve({ value: undefined, exhausted: true }) };
-    if (this.toggles.size > 0) {
-      await Promise.all([...this.toggles.values()].map((t) => t.acked));
-      if (this.failure !== undefined) throw this.failure;
-      if (this.cmdWriter === undefined)
-        throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
-    }
     const spec = this.tube.spec;
     const values: Record<string, unknown> = {};
     for (const inp of Object.values(spec.input)) {
