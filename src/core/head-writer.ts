@@ -63,7 +63,7 @@ function strHeadSize(bytes: number): number {
 
 /** Bytes of a msgpack unsigned integer (header fields are never negative). */
 function uintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  return n < 0x80 ? 1 : lengthSize(n);
 }
 
 /** Bytes `value` takes when written here, or -1 when msgpackr must pack it. */
@@ -110,20 +110,8 @@ class Out {
   }
 
   uint(n: number): void {
-    const b = this.buf;
-    if (n < 0x80) b[this.pos++] = n;
-    else if (n < 0x100) {
-      b[this.pos++] = 0xcc;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xcd;
-      b.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else {
-      b[this.pos++] = 0xce;
-      b.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    }
+    if (n < 0x80) this.buf[this.pos++] = n;
+    else this.length(n, 0xcc); // uint 8 / 16 / 32
   }
 
   number(v: number): void {
@@ -151,8 +139,8 @@ class Out {
   }
 
   /**
-   * A length in the 8-, 16- or 32-bit form of a msgpack family whose three type codes follow each other
-   * (str 0xd9…, bin 0xc4…, ext 0xc7…).
+   * An unsigned value (a length, or a uint) in the 8-, 16- or 32-bit form of a msgpack family whose three
+   * type codes follow each other (uint 0xcc…, str 0xd9…, bin 0xc4…, ext 0xc7…).
    */
   length(n: number, code8: number): void {
     const b = this.buf;
