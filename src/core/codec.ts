@@ -14,7 +14,8 @@
  */
 import { Packr, addExtension } from "msgpackr";
 import { DecodeError, EncodeError } from "./errors.ts";
-import { INLINE_TYPED_ARRAYS, writeHead } from "./head-writer.ts";
+import { readHead, unpackInlineTypedArray } from "./head-reader.ts";
+import { TYPED_ARRAY_EXT, writeHead } from "./head-writer.ts";
 import {
   Message,
   NotificationSessionStage,
@@ -207,36 +208,9 @@ addExtension({
   },
 });
 
-// Typed arrays below the attachment threshold travel inline as msgpackr's ext 0x74 (a type code, then the
-// bytes). msgpackr's own decoder copies them into a new ArrayBuffer every time so they are aligned; each
-// new ArrayBuffer is costly to allocate and to collect, which made it most of the garbage of a small
-// message. Here the array is a view on the received frame whenever its bytes are already aligned (always
-// for 8-bit arrays), and a copy only otherwise.
-const INLINE_ARRAY_BUFFER = 16;
-const INLINE_DATA_VIEW = 17;
-
-/** A copy of `data` from `start` in a new ArrayBuffer (Buffer#slice would share memory instead). */
-function copyFrom(data: Uint8Array, start: number): ArrayBuffer {
-  return Uint8Array.prototype.slice.call(data, start).buffer as ArrayBuffer;
-}
-
-function unpackInlineTypedArray(data: Uint8Array): unknown {
-  const code = data[0];
-  const offset = data.byteOffset + 1;
-  const length = data.byteLength - 1;
-  if (code === INLINE_ARRAY_BUFFER) return copyFrom(data, 1);
-  if (code === INLINE_DATA_VIEW) return new DataView(data.buffer, offset, length);
-  const Kind = code === undefined ? undefined : INLINE_TYPED_ARRAYS[code];
-  if (Kind === undefined) throw new DecodeError(`inline typed array has unknown type code ${String(code)}`);
-  const size = Kind.BYTES_PER_ELEMENT;
-  if (length % size !== 0) {
-    throw new DecodeError(`inline ${Kind.name} has ${length} bytes, not a multiple of ${size}`);
-  }
-  if (offset % size === 0) return new Kind(data.buffer as ArrayBuffer, offset, length / size);
-  return new Kind(copyFrom(data, 1));
-}
-
-addExtension({ type: 0x74, unpack: unpackInlineTypedArray });
+// Typed arrays below the attachment threshold travel inline as msgpackr's ext 0x74; they decode as views
+// on the received frame where aligned (see head-reader.ts).
+addExtension({ type: TYPED_ARRAY_EXT, unpack: unpackInlineTypedArray });
 
 /**
  * Reads the msgpack `[index, kind, length]` of an attachment reference without calling msgpackr again:
@@ -706,6 +680,9 @@ export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
 /** Empty attachment list shared by single-frame messages. */
 const NO_FRAMES: readonly Uint8Array[] = [];
 
+/** Decodes a payload that has no attachment frames. */
+const unpackAlone = (bytes: Uint8Array): unknown => unpackValue(bytes, NO_FRAMES);
+
 /** A decoded message from its checked header and payload. */
 function buildMessage(header: WireHeader, payload: unknown): Message {
   if (header.sessionType === null) {
@@ -764,7 +741,10 @@ export function decodeMessage(frames: readonly Uint8Array[], options: CodecOptio
       "first frame is not an 11-element (version 2) or 10-element (version 1) msgpack header array",
     );
   }
-  const h = unpackValue(first, n === 1 ? NO_FRAMES : frames.slice(1));
+  // A single frame in the usual encoding is read by hand (head-reader.ts); anything else by msgpackr.
+  const h =
+    (n === 1 ? readHead(first, unpackAlone) : undefined) ??
+    unpackValue(first, n === 1 ? NO_FRAMES : frames.slice(1));
   if (!Array.isArray(h) || h.length !== 11) throw new DecodeError("first frame is not a msgpack array");
   const header = checkHeader(h, WIRE_VERSION);
   if (header.attachmentCount !== n - 1) {

@@ -20,8 +20,14 @@ import type { WireHeader } from "./codec.ts";
  */
 export type HeadStrings = Pick<WireHeader, "tag" | "source" | "destination" | "sessionId" | "messageId">;
 
-/** msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte). */
-const TYPED_ARRAY_EXT = 0x74;
+/**
+ * msgpack ext type of an inline typed array (msgpackr's, followed by a type code byte).
+ * @example
+ * ```ts
+ * frame[at] === 0xc7 && frame[at + 2] === TYPED_ARRAY_EXT; // an ext 8 holding a typed array
+ * ```
+ */
+export const TYPED_ARRAY_EXT = 0x74;
 
 /**
  * The typed arrays that travel inline, in the order of msgpackr's type codes (the code is the index).
@@ -192,11 +198,8 @@ class Out {
     // A Uint8Array (or Buffer) is read as it is; other arrays through a byte view of their memory.
     const src =
       view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    const n = src.length;
-    // A short loop beats TypedArray#set's fixed cost for the small arrays that travel inline.
-    if (n <= 64) for (let i = 0; i < n; i++) this.buf[this.pos + i] = src[i] as number;
-    else this.buf.set(src, this.pos);
-    this.pos += n;
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
   }
 
   payload(value: unknown): void {
@@ -251,14 +254,13 @@ export function writeHead(
   }
   // Sized for all-ASCII header strings (one byte per character), the usual case: each string is then
   // read once, while it is written. A non-ASCII one sends the whole header down the UTF-8 path.
-  const lengths = [
-    h.tag.length,
-    h.source.length,
-    h.destination.length,
-    h.sessionId.length,
-    h.messageId.length,
-  ];
-  let out = new Out(Buffer.allocUnsafe(size + headSize(attachmentCount, lengths)));
+  const asciiSize =
+    strSize(h.tag.length) +
+    strSize(h.source.length) +
+    strSize(h.destination.length) +
+    strSize(h.sessionId.length) +
+    strSize(h.messageId.length);
+  let out = new Out(Buffer.allocUnsafe(size + fieldsSize(attachmentCount) + asciiSize));
   out.byte(0x9b);
   out.byte(version);
   out.byte(flags);
@@ -270,7 +272,8 @@ export function writeHead(
     out.ascii(h.messageId);
   if (!ascii) {
     const bytes = [h.tag, h.source, h.destination, h.sessionId, h.messageId].map(utf8Length);
-    out = new Out(Buffer.allocUnsafe(size + headSize(attachmentCount, bytes)));
+    const utf8Size = bytes.reduce((sum, n) => sum + strSize(n), 0);
+    out = new Out(Buffer.allocUnsafe(size + fieldsSize(attachmentCount) + utf8Size));
     out.byte(0x9b);
     out.byte(version);
     out.byte(flags);
@@ -291,12 +294,16 @@ export function writeHead(
   return out.buf;
 }
 
-/** Bytes of the header fields, given the UTF-8 lengths of its five strings. */
-function headSize(attachmentCount: number, strings: readonly number[]): number {
-  let size =
+/** Bytes of a string of `n` UTF-8 bytes, with its type and length. */
+function strSize(n: number): number {
+  return strHeadSize(n) + n;
+}
+
+/** Bytes of the header fields other than the five strings. */
+function fieldsSize(attachmentCount: number): number {
+  return (
     3 + // array marker, version, flags (both below 128)
     2 + // type and stage codes (nil or below 128)
-    uintSize(attachmentCount);
-  for (const n of strings) size += strHeadSize(n) + n;
-  return size;
+    uintSize(attachmentCount)
+  );
 }

@@ -1,12 +1,20 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { Packr } from "msgpackr";
 import { decodeMessage, encodeMessage } from "../../../src/core/codec.ts";
 import { writeHead, type HeadStrings } from "../../../src/core/head-writer.ts";
 import { Message } from "../../../src/core/message.ts";
+import {
+  binaries,
+  codecPackr,
+  moreNumbers,
+  numbers,
+  others,
+  strings,
+  typedArrays,
+} from "../../helpers/msgpack-samples.ts";
 
-// The options of weft's codec: the head writer must write what msgpackr writes there.
-const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: "bigint", mapsAsObjects: true });
+// The head writer must write what msgpackr, configured as the codec configures it, writes.
+const packr = codecPackr;
 const pack = (v: unknown): Uint8Array => packr.pack(v);
 
 interface HeadFields extends HeadStrings {
@@ -44,53 +52,6 @@ const asArray = (h: HeadFields, payload: unknown): unknown[] => [
   h.attachmentCount,
   payload,
 ];
-
-const numbers = [
-  0,
-  1,
-  127,
-  128,
-  255,
-  256,
-  65535,
-  65536,
-  2 ** 32 - 1,
-  2 ** 32,
-  2 ** 53,
-  -1,
-  -32,
-  -33,
-  -128,
-  -129,
-];
-const moreNumbers = [-32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.25, 1e300, NaN, Infinity, -Infinity];
-const strings = [
-  "",
-  "a",
-  "x".repeat(31),
-  "x".repeat(32),
-  "x".repeat(255),
-  "x".repeat(256),
-  "y".repeat(70_000),
-];
-const binaries = [0, 1, 64, 255, 256, 70_000].map((n) => Buffer.alloc(n, 7));
-const typedArrays = [
-  new Uint8Array(64).fill(3),
-  new Uint8Array(254),
-  new Uint8Array(255),
-  new Int8Array([-1, 2, -3]),
-  new Uint8ClampedArray([1, 255]),
-  new Int16Array([-300, 300]),
-  new Uint16Array([65535]),
-  new Int32Array([-(2 ** 31)]),
-  new Uint32Array([2 ** 32 - 1]),
-  new Float32Array([1.5, -2.5]),
-  new Float64Array([Math.PI]),
-  new BigInt64Array([-5n]),
-  new BigUint64Array([5n]),
-  new Float32Array(new ArrayBuffer(40), 4, 8), // a view in the middle of a larger buffer
-];
-const others = [{ a: 1, b: [2, "c"] }, [1, 2, 3], new Map([["k", 1]]), new Date(0), new ArrayBuffer(4)];
 
 void describe("writeHead", () => {
   void it("writes the same bytes as msgpackr for every kind of payload it handles itself", () => {
