@@ -50,7 +50,14 @@ const OWN_PREFIX = `${PROCESS_PREFIX}.`;
  * ```
  */
 export function ownIdSequence(id: string): number {
-  if (!id.startsWith(OWN_PREFIX)) return -1;
-  const n = parseInt(id.slice(OWN_PREFIX.length), 36);
-  return Number.isSafeInteger(n) && n >= 0 && n < counter ? n : -1;
+  if (id.length <= OWN_PREFIX.length || !id.startsWith(OWN_PREFIX)) return -1;
+  // The base-36 digits read in place: no substring, no parseInt (this runs on every send).
+  let n = 0;
+  for (let i = OWN_PREFIX.length; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return -1;
+    n = n * 36 + digit;
+  }
+  return n < counter ? n : -1;
 }

@@ -84,10 +84,13 @@ export class Inbox {
   shift(signal?: AbortSignal): Promise<Message | undefined> {
     const m = this.poll();
     if (m !== undefined || this.closed) return Promise.resolve(m);
-    if (signal?.aborted) return Promise.resolve(undefined);
+    if (signal === undefined) return new Promise((resolve) => this.takers.push(resolve));
+    if (signal.aborted) return Promise.resolve(undefined);
+    // With a signal the taker must be found again on abort: two closures (only here, as they cost a
+    // little on every wait).
     return new Promise((resolve) => {
       const taker = (value: Message | undefined): void => {
-        signal?.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         resolve(value);
       };
       const onAbort = (): void => {
@@ -95,7 +98,7 @@ export class Inbox {
         if (i !== -1) this.takers.splice(i, 1);
         resolve(undefined);
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
       this.takers.push(taker);
     });
   }

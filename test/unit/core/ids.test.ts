@@ -49,6 +49,8 @@ void describe("ids", () => {
       `${prefix}`,
       `${prefix}!!`,
       `${prefix}zzzzzzzz`,
+      `${a}!`, // own digits followed by something else
+      `${prefix}-1`,
       a.toUpperCase(),
     ]) {
       if (other === a) continue;
