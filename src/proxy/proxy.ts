@@ -7,7 +7,6 @@ import { splitMessages } from "../core/batch.ts";
 import { decodeMessage, encodeMessage } from "../core/codec.ts";
 import {
   ClosedError,
-  InformationUncompletedError,
   PeersDisconnectionError,
   PeersRejoinTimeout,
   TimeoutError,
@@ -23,17 +22,16 @@ import {
   type DeriveOptions,
 } from "../core/message.ts";
 import { createRegistry } from "../discovery/create-registry.ts";
-import type { MemberInfo, MembershipEvent, Registry } from "../discovery/registry.ts";
+import type { MemberInfo, Registry } from "../discovery/registry.ts";
 import type { ProxyStatsLike } from "../observability/proxy-metrics.ts";
-import { ZmqDriver, type DriverPeerEvent } from "../transport/driver.ts";
+import { ZmqDriver } from "../transport/driver.ts";
 import { Inbox } from "./inbox.ts";
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from "./options.ts";
+import { PeerTracker, type PeerState } from "./peer-tracker.ts";
 import { RejoinCache } from "./rejoin-cache.ts";
-import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
+import type { Expectation, ReplyWaiter } from "./reply-waiter.ts";
 import { SessionTargets } from "./session-targets.ts";
-
-/** How long replies from a peer that just failed may still arrive before calls waiting for it end. */
-const PEER_DRAIN_MS = 250;
+import { WaitingCalls } from "./waiting-calls.ts";
 
 /**
  * Per-call deadline.
@@ -46,13 +44,6 @@ const PEER_DRAIN_MS = 250;
 export interface TimeoutOptions {
   /** Deadline of the whole call in ms; default the proxy's `defaultTimeoutMs` (none). */
   timeoutMs?: number;
-}
-
-interface PeerState {
-  member: MemberInfo;
-  alive: boolean;
-  failedAt: number;
-  rejoins: number;
 }
 
 /**
@@ -81,13 +72,12 @@ export class Proxy implements AsyncDisposable {
   private registry!: Registry;
   private driver!: ZmqDriver;
   private member!: MemberInfo;
-  private readonly peers = new Map<string, PeerState>();
+  private tracker!: PeerTracker;
   private readonly inbox: Inbox;
-  private readonly waiters = new Map<string, Set<ReplyWaiter>>();
+  private readonly calls: WaitingCalls;
   /** Which peers each recent outgoing session awaits replies from (see receiveById). */
   private readonly sessionTargets = new SessionTargets();
   private readonly cache: RejoinCache;
-  private readonly peerWatchers = new Set<() => void>();
   private stopWatch: (() => void) | undefined;
   private forgetTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -105,6 +95,7 @@ export class Proxy implements AsyncDisposable {
     this.opts = resolveProxyOptions(options, randomToken(6));
     this.log = options.logger ?? new InternalLogger(`proxy.${this.opts.componentName}`);
     this.inbox = new Inbox(this.opts.maxInboxSize);
+    this.calls = new WaitingCalls(this.inbox);
     this.cache = new RejoinCache(this.opts.maxLengthForMessageCache);
   }
 
@@ -137,15 +128,11 @@ export class Proxy implements AsyncDisposable {
   }
   /** Names of the live peers, by type: `{ worker: ["worker.0", "worker.1"] }`. */
   get peersName(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
-    for (const type of Object.keys(this.opts.expectedPeers)) out[type] = [];
-    for (const [name, p] of this.peers) if (p.alive) (out[p.member.type] ??= []).push(name);
-    for (const list of Object.values(out)) list.sort();
-    return out;
+    return this.tracker.liveNames();
   }
   /** The type of peer `name` (live or failed), or undefined. */
   getPeerType(name: string): string | undefined {
-    return this.peers.get(name)?.member.type;
+    return this.tracker.get(name)?.member.type;
   }
   /** The bound endpoints of this component. */
   get addresses(): { unicast: string; broadcast: string } {
@@ -166,7 +153,12 @@ export class Proxy implements AsyncDisposable {
       logger: this.log,
     });
     this.driver.onFrames((frames) => this.onFrames(frames));
-    this.driver.onPeerEvent((e) => this.onPeerEvent(e));
+    this.tracker = new PeerTracker(this.opts, this.driver, this.registry, this.log, {
+      connected: (name) => this.sendCached(name),
+      drained: (name) => this.endWaitsOn(name),
+      forgotten: (name) => this.dropCache(name),
+    });
+    this.driver.onPeerEvent((e) => this.tracker.onPeerEvent(e));
     this.member = {
       group: this.groupName,
       type: this.componentType,
@@ -178,11 +170,9 @@ export class Proxy implements AsyncDisposable {
       incarnation: newId(),
     };
     await this.registry.register(this.member);
-    this.stopWatch = this.registry.watch(this.groupName, (e) => this.onMembership(e));
-    await this.waitForExpectedPeers();
-    const expectedNames = [...this.peers.values()]
-      .filter((p) => p.alive && p.member.type in this.opts.expectedPeers)
-      .map((p) => p.member.name);
+    this.stopWatch = this.registry.watch(this.groupName, (e) => this.tracker.onMembership(e));
+    await this.tracker.waitForExpectedPeers();
+    const expectedNames = Object.values(this.tracker.liveNames()).flat();
     const signal = AbortSignal.timeout(this.opts.handshakeTimeoutMs);
     try {
       await this.driver.waitBroadcastReady(expectedNames, signal);
@@ -196,145 +186,32 @@ export class Proxy implements AsyncDisposable {
       );
     }
     this.forgetTimer = setInterval(
-      () => this.forgetOldFailures(),
+      () => this.tracker.forgetOldFailures(),
       Math.min(this.opts.peersCatchLifetimeMs, 60_000),
     );
     this.forgetTimer.unref();
   }
 
-  private missingPeers(): string[] {
-    const missing: string[] = [];
-    const live = this.peersName;
-    for (const [type, n] of Object.entries(this.opts.expectedPeers)) {
-      const have = live[type]?.length ?? 0;
-      if (have < n) missing.push(`${type}: ${have} of ${n}`);
-    }
-    return missing;
-  }
-
-  private async waitForExpectedPeers(): Promise<void> {
-    let interval = this.opts.retryIntervalBaseMs;
-    for (let attempt = 0; ; attempt++) {
-      for (const m of await this.registry.list(this.groupName))
-        this.onMembership({ kind: "join", member: m });
-      if (this.missingPeers().length === 0) return;
-      if (attempt >= this.opts.maxRetries) break;
-      await this.waitForPeerChange(interval);
-      interval *= 2;
-    }
-    throw new InformationUncompletedError(
-      `${this.name} could not find every expected peer in group "${this.groupName}" after ${this.opts.maxRetries} retries ` +
-        `(missing ${this.missingPeers().join("; ")}); start the missing components or raise maxRetries / retryIntervalBaseMs`,
-    );
-  }
-
-  /** Resolves after `ms`, or earlier when a peer joins or leaves. */
-  private waitForPeerChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.peerWatchers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.peerWatchers.add(done);
-    });
-  }
-
-  private notifyPeerChange(): void {
-    for (const wake of [...this.peerWatchers]) wake();
-  }
-
-  private onMembership(event: MembershipEvent): void {
-    if (this.closed) return;
-    const m = event.member;
-    if (m.name === this.name || !(m.type in this.opts.expectedPeers)) return;
-    const known = this.peers.get(m.name);
-    if (event.kind === "leave") {
-      if (known && known.member.incarnation === m.incarnation) this.peerFailed(m.name, "left the group");
-      return;
-    }
-    // The same incarnation reappearing after a leave was a false alarm (e.g. a discovery outage): reconnect.
-    if (known && known.member.incarnation === m.incarnation && known.alive) return;
-    if (known) {
-      if (known.alive) this.peerFailed(m.name, "restarted");
-      if (known.rejoins >= this.opts.maxRejoinTimes) {
-        this.log.warn(
-          `${m.name} rejoined more than maxRejoinTimes (${this.opts.maxRejoinTimes}); ignoring it`,
-        );
-        return;
-      }
-    }
-    try {
-      this.driver.connect({
-        name: m.name,
-        type: m.type,
-        unicast: m.addresses.unicast ?? "",
-        broadcast: m.addresses.broadcast ?? "",
-        ...(typeof m.meta.curvePublicKey === "string" ? { curvePublicKey: m.meta.curvePublicKey } : {}),
-      });
-    } catch (err) {
-      this.log.error(`cannot connect to ${m.name}: ${(err as Error).message}`);
-      return;
-    }
-    this.peers.set(m.name, { member: m, alive: true, failedAt: 0, rejoins: known ? known.rejoins + 1 : 0 });
-    if (known) this.log.info(`${m.name} rejoined`);
-    const cached = this.cache.take(m.name);
+  /** A peer (re)connected: what was cached for it while it was away goes first, in order. */
+  private sendCached(name: string): void {
+    const cached = this.cache.take(name);
     this.stats.cached -= cached.length;
     for (const msg of cached)
       this.transmit(msg).catch((err: unknown) =>
-        this.log.warn(`cached message to ${m.name} lost: ${String(err)}`),
+        this.log.warn(`cached message to ${name} lost: ${String(err)}`),
       );
-    this.notifyPeerChange();
   }
 
-  private onPeerEvent(event: DriverPeerEvent): void {
-    if (event.kind !== "disconnected" || this.closed) return;
-    const peer = this.peers.get(event.name);
-    if (!peer?.alive) return;
-    // A disconnect is a hint: confirm with the registry (pid / heartbeat) before declaring the peer dead.
-    const member = peer.member;
-    this.registry.isAlive(member).then(
-      (alive) => {
-        if (!alive && this.peers.get(member.name)?.member.incarnation === member.incarnation) {
-          this.peerFailed(member.name, "disconnected");
-        }
-      },
-      (err: unknown) => this.log.debug(`liveness check of ${member.name} failed: ${String(err)}`),
-    );
+  /** Failed peer `name` is past its drain time: calls waiting for its replies end. */
+  private endWaitsOn(name: string): void {
+    this.calls.peerGone(name, this.opts.enableRejoin);
   }
 
-  private peerFailed(name: string, why: string): void {
-    const peer = this.peers.get(name);
-    if (!peer?.alive) return;
-    peer.alive = false;
-    peer.failedAt = Date.now();
-    this.driver.disconnect(name);
-    this.log.warn(`peer ${name} ${why}`);
-    // A peer that replies and leaves at once may unregister before its reply has crossed the socket: calls
-    // waiting for it end only after a short drain, so replies already in flight are still taken.
-    const incarnation = peer.member.incarnation;
-    const timer = setTimeout(() => {
-      const now = this.peers.get(name);
-      if (this.closed || (now?.alive && now.member.incarnation !== incarnation)) return;
-      const drop = this.opts.enableRejoin;
-      for (const set of this.waiters.values()) for (const w of [...set]) w.peerGone(name, drop);
-    }, PEER_DRAIN_MS);
-    timer.unref();
-    this.notifyPeerChange();
-  }
-
-  private forgetOldFailures(): void {
-    const now = Date.now();
-    for (const [name, p] of this.peers) {
-      if (!p.alive && now - p.failedAt > this.opts.peersCatchLifetimeMs) {
-        const lost = this.cache.forget(name);
-        this.stats.cached -= lost;
-        if (lost > 0)
-          this.log.warn(`forgot ${name} after peersCatchLifetimeMs; dropped ${lost} cached messages`);
-        this.peers.delete(name);
-      }
-    }
+  /** Failed peer `name` was forgotten: so is what was cached for it. */
+  private dropCache(name: string): void {
+    const lost = this.cache.forget(name);
+    this.stats.cached -= lost;
+    if (lost > 0) this.log.warn(`forgot ${name} after peersCatchLifetimeMs; dropped ${lost} cached messages`);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -345,7 +222,7 @@ export class Proxy implements AsyncDisposable {
     else for (const group of splitMessages(frames)) this.onMessageFrames(group);
     // Backpressure: stop reading while the inbox is full, unless a call waits for replies (its reply may be
     // next on the socket).
-    if (this.inbox.full && this.waiters.size === 0) return this.inbox.waitForRoom();
+    if (this.inbox.full && this.calls.empty) return this.inbox.waitForRoom();
   }
 
   /** Decodes one message and hands it to a waiting call or the inbox. */
@@ -360,52 +237,27 @@ export class Proxy implements AsyncDisposable {
     }
     this.stats.messagesReceived++;
     for (const f of frames) this.stats.bytesReceived += f.byteLength;
-    const set = this.waiters.get(message.sessionId);
-    if (set) for (const w of set) if (w.offer(message)) return;
-    this.inbox.push(message);
+    if (!this.calls.offer(message)) this.inbox.push(message);
   }
 
+  /** A waiting call for `expectations`; awaited peers that are already gone end it at once. */
   private addWaiter(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
-    const waiter = new ReplyWaiter(expectations, timeoutMs ?? this.opts.defaultTimeoutMs, (w) => {
-      for (const id of new Set(expectations.map((e) => e.sessionId))) {
-        const set = this.waiters.get(id);
-        set?.delete(w);
-        if (set?.size === 0) this.waiters.delete(id);
-      }
-    });
-    if (waiter.settled) return waiter;
-    for (const id of new Set(expectations.map((e) => e.sessionId))) {
-      let set = this.waiters.get(id);
-      if (!set) this.waiters.set(id, (set = new Set()));
-      set.add(waiter);
-    }
-    // Replies that arrived before the call: take them from the inbox.
-    for (let m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId)); m;) {
-      if (!waiter.offer(m)) {
-        this.inbox.push(m);
-        break;
-      }
-      if (waiter.settled) break;
-      m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId));
-    }
-    // A reader paused on a full inbox must go on: the awaited replies may be behind unclaimed messages.
-    if (!waiter.settled) this.inbox.releaseReader();
-    // Awaited peers that are already dead end the wait at once.
+    const waiter = this.calls.add(expectations, timeoutMs ?? this.opts.defaultTimeoutMs);
     for (const source of waiter.sources()) {
-      const peer = this.peers.get(source);
-      if (peer && !peer.alive && Date.now() - peer.failedAt >= PEER_DRAIN_MS) {
-        waiter.peerGone(source, this.opts.enableRejoin);
-      }
+      if (this.tracker.drainedFailure(source)) waiter.peerGone(source, this.opts.enableRejoin);
     }
     return waiter;
   }
 
-  /**
-   * Waits for one message per session id in `sessionIds` (an id may repeat, e.g. after `ibroadcast`).
-   * Other messages that arrive meanwhile stay in the inbox for `receive()`.
-   */
-  async receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
-    this.assertOpen();
+  /** One expectation per session id, naming the peer its reply must come from when that is known. */
+  private expectationsFor(sessionIds: readonly string[]): Expectation[] {
+    if (sessionIds.length === 1) {
+      // The common case (send, reply): one session, at most one target, without the per-id bookkeeping.
+      const id = sessionIds[0] as string;
+      const known = this.sessionTargets.get(id);
+      const source = typeof known === "string" ? known : known?.[0];
+      return [source === undefined ? { sessionId: id } : { sessionId: id, source }];
+    }
     const expectations: Expectation[] = [];
     const perId = new Map<string, string[]>();
     for (const id of sessionIds) {
@@ -418,6 +270,16 @@ export class Proxy implements AsyncDisposable {
       const source = targets.shift();
       expectations.push(source === undefined ? { sessionId: id } : { sessionId: id, source });
     }
+    return expectations;
+  }
+
+  /**
+   * Waits for one message per session id in `sessionIds` (an id may repeat, e.g. after `ibroadcast`).
+   * Other messages that arrive meanwhile stay in the inbox for `receive()`.
+   */
+  async receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
+    this.assertOpen();
+    const expectations = this.expectationsFor(sessionIds);
     const waiter = this.addWaiter(expectations, options.timeoutMs);
     try {
       return await waiter.done;
@@ -510,7 +372,7 @@ export class Proxy implements AsyncDisposable {
           `only ${this.peersName[type]?.length ?? 0} ${type} peers alive, ${need} required (minimalPeers), after ${this.opts.timeoutForMinimalPeerNumberMs} ms`,
         );
       }
-      await this.waitForPeerChange(left);
+      await this.tracker.waitForChange(left);
       this.assertOpen();
     }
   }
@@ -532,7 +394,7 @@ export class Proxy implements AsyncDisposable {
     // socket's writer, rather than one per awaited layer.
     try {
       this.assertOpen();
-      const peer = this.peers.get(message.destination);
+      const peer = this.tracker.get(message.destination);
       if (!peer) {
         throw new UnknownPeerError(
           `${this.name} knows no peer named ${JSON.stringify(message.destination)}; known peers: ${Object.values(this.peersName).flat().join(", ") || "none"}`,
@@ -701,12 +563,9 @@ export class Proxy implements AsyncDisposable {
     this.closed = true;
     if (this.forgetTimer) clearInterval(this.forgetTimer);
     this.stopWatch?.();
-    for (const set of [...this.waiters.values()]) {
-      for (const w of [...set])
-        w.fail(new ClosedError(`proxy ${this.name} closed while waiting for replies`));
-    }
+    this.calls.failAll(() => new ClosedError(`proxy ${this.name} closed while waiting for replies`));
     this.inbox.close();
-    this.notifyPeerChange();
+    this.tracker?.close();
     await this.registry?.close().catch((err: unknown) => this.log.debug(`registry close: ${String(err)}`));
     await this.driver?.close();
   }

@@ -70,7 +70,9 @@ export class ReplyWaiter {
 
   /** Peers this waiter still waits for. */
   sources(): string[] {
-    return this.open.flatMap((e) => (e.source === undefined ? [] : [e.source]));
+    const out: string[] = [];
+    for (const e of this.open) if (e.source !== undefined) out.push(e.source);
+    return out;
   }
 
   /** Takes `message` if it is one of the awaited replies. */

@@ -1,0 +1,80 @@
+/**
+ * The calls of one proxy that wait for replies (send, scatter, broadcast, receiveById), indexed by the
+ * session ids they await, so that each received message goes to the call it answers.
+ * @module
+ */
+import type { Message } from "../core/message.ts";
+import type { Inbox } from "./inbox.ts";
+import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
+
+/**
+ * Waiting calls by session id.
+ * @example
+ * ```ts
+ * const calls = new WaitingCalls(inbox);
+ * const waiter = calls.add([{ sessionId, source: "worker.0" }], 5000);
+ * if (!calls.offer(received)) inbox.push(received); // not a reply anyone waits for
+ * const replies = await waiter.done;
+ * ```
+ */
+export class WaitingCalls {
+  private readonly bySession = new Map<string, Set<ReplyWaiter>>();
+
+  constructor(private readonly inbox: Inbox) {}
+
+  /** Whether no call waits. */
+  get empty(): boolean {
+    return this.bySession.size === 0;
+  }
+
+  /** Hands `message` to the first waiting call it answers; false when none takes it. */
+  offer(message: Message): boolean {
+    // (No lookup while no call waits: hashing each fresh session id costs more than the rest of a receive.)
+    const set = this.bySession.size === 0 ? undefined : this.bySession.get(message.sessionId);
+    if (set) for (const w of set) if (w.offer(message)) return true;
+    return false;
+  }
+
+  /**
+   * A new waiting call for `expectations` under `timeoutMs` (none when undefined). Replies that reached the
+   * inbox before the call are taken from it first. (No named closures here: the dev-time transform wraps
+   * each one it creates per call, and this runs for every request.)
+   */
+  add(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
+    const ids = new Set(expectations.map((e) => e.sessionId));
+    const waiter = new ReplyWaiter(expectations, timeoutMs, (w) => {
+      for (const id of ids) {
+        const set = this.bySession.get(id);
+        set?.delete(w);
+        if (set?.size === 0) this.bySession.delete(id);
+      }
+    });
+    if (waiter.settled) return waiter;
+    for (const id of ids) {
+      let set = this.bySession.get(id);
+      if (!set) this.bySession.set(id, (set = new Set()));
+      set.add(waiter);
+    }
+    while (this.inbox.size > 0 && !waiter.settled) {
+      const m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId));
+      if (m === undefined) break;
+      if (!waiter.offer(m)) {
+        this.inbox.push(m);
+        break;
+      }
+    }
+    // A reader paused on a full inbox must go on: the awaited replies may be behind unclaimed messages.
+    if (!waiter.settled) this.inbox.releaseReader();
+    return waiter;
+  }
+
+  /** Peer `name` is gone: calls awaiting it end (`drop`: they resolve without its replies instead of failing). */
+  peerGone(name: string, drop: boolean): void {
+    for (const set of this.bySession.values()) for (const w of [...set]) w.peerGone(name, drop);
+  }
+
+  /** Ends every waiting call, each with its own error from `error()`. */
+  failAll(error: () => Error): void {
+    for (const set of [...this.bySession.values()]) for (const w of [...set]) w.fail(error());
+  }
+}
