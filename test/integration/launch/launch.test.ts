@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { FIXTURES, ROOT, alive, launch, reap, uniqueGroup, writeJob, type Launched } from "./helpers.ts";
@@ -16,23 +18,27 @@ function start(args: string[]): Launched {
 
 void describe("weft launch", () => {
   void it("restarts a crashed component under the same name, and it receives the messages cached for it", async () => {
+    // The sender creates this file once its messages for the crashed worker are cached; the restarted
+    // worker waits for it before joining.
+    const cached = join(mkdtempSync(join(tmpdir(), "weft-launch-")), "cached");
     const job = writeJob(`group: ${uniqueGroup("launch-rejoin")}
 components:
   sender:
     run: ${components}#sender
+    args: [${JSON.stringify(cached)}]
   worker:
     run: ${components}#crashingWorker
+    args: [${JSON.stringify(cached)}]
     restart: on-failure
     maxRestarts: 2
-    # Long enough for the sender to see the crash even on a loaded machine before worker.0 is back.
-    restartDelayMs: 3000
+    restartDelayMs: 300
 `);
     const l = start([job]);
     const status = await l.exited(60_000);
     const out = l.stdout() + l.stderr();
     assert.equal(status, 0, out);
     assert.match(out, /worker\.0 +\| worker\.0 crashing on purpose/);
-    assert.match(out, /\[weft\] worker\.0 exited with status 3; restarting it in 3000 ms \(1\/2\)/);
+    assert.match(out, /\[weft\] worker\.0 exited with status 3; restarting it in 300 ms \(1\/2\)/);
     assert.match(out, /worker\.0 +\| worker\.0 back \(restart 1\)/);
     assert.match(out, /sender\.0 +\| replies worker\.0:0:restart1,worker\.0:1:restart1,worker\.0:2:restart1/);
     assert.match(out, /2 of 2 processes exited with status 0/);
