@@ -6,9 +6,9 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import { BadRequestError } from "../core/errors.ts";
 import { createRegistry, type DiscoveryOptions } from "../discovery/create-registry.ts";
+import { loadRedis } from "../discovery/load-ioredis.ts";
 import { pidAlive } from "../discovery/local-registry.ts";
 import type { MemberInfo } from "../discovery/registry.ts";
 import { runtimeDir } from "../transport/addresses.ts";
@@ -80,6 +80,7 @@ async function redisEntries(
   prefix: string,
   group: string,
 ): Promise<{ m: MemberInfo; why: string }[]> {
+  const Redis = await loadRedis();
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on("error", () => {});
   try {

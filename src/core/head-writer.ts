@@ -10,6 +10,7 @@
  * @module
  */
 import type { WireHeader } from "./codec.ts";
+import { charCodeAt } from "./string-methods.ts";
 
 /**
  * The five strings of a header, in wire order; a {@link Message} is one.
@@ -54,7 +55,7 @@ const TYPED_ARRAY_CODES = new Map<unknown, number>(INLINE_TYPED_ARRAYS.map((Kind
 
 /** UTF-8 length of `s`; the common all-ASCII case without calling into Buffer. */
 function utf8Length(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < s.length; i++) if (charCodeAt(s, i) >= 0x80) return Buffer.byteLength(s, "utf8");
   return s.length;
 }
 
@@ -176,7 +177,7 @@ class Out {
     const n = s.length;
     this.strHead(n);
     for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = charCodeAt(s, i);
       if (c >= 0x80) return false;
       b[this.pos + i] = c;
     }
@@ -189,7 +190,7 @@ class Out {
     const b = this.buf;
     this.strHead(n);
     if (n === s.length) {
-      for (let i = 0; i < n; i++) b[this.pos + i] = s.charCodeAt(i);
+      for (let i = 0; i < n; i++) b[this.pos + i] = charCodeAt(s, i);
     } else b.write(s, this.pos, n, "utf8");
     this.pos += n;
   }

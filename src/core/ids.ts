@@ -11,6 +11,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { charCodeAt, startsWith } from "./string-methods.ts";
 
 const PROCESS_PREFIX = randomBytes(8).toString("base64url");
 let counter = 0;
@@ -50,11 +51,11 @@ const OWN_PREFIX = `${PROCESS_PREFIX}.`;
  * ```
  */
 export function ownIdSequence(id: string): number {
-  if (id.length <= OWN_PREFIX.length || !id.startsWith(OWN_PREFIX)) return -1;
+  if (id.length <= OWN_PREFIX.length || !startsWith(id, OWN_PREFIX)) return -1;
   // The base-36 digits read in place: no substring, no parseInt (this runs on every send).
   let n = 0;
   for (let i = OWN_PREFIX.length; i < id.length; i++) {
-    const c = id.charCodeAt(i);
+    const c = charCodeAt(id, i);
     const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
     if (digit < 0) return -1;
     n = n * 36 + digit;

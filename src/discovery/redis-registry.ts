@@ -14,11 +14,14 @@
  * within one heartbeat and new members can keep joining.
  * @module
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { RedisConnectionError, ConfigError } from "../core/errors.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
+import { loadRedis } from "./load-ioredis.ts";
 import { MembershipWatcher } from "./membership-watcher.ts";
 import type { HeartbeatOptions, MemberInfo, MembershipListener, Registry } from "./registry.ts";
+
+let RedisClient: typeof Redis | undefined;
 
 // KEYS: heartbeat key, type hash, types set; ARGV: name, type, incarnation.
 const UNREGISTER_SCRIPT = `
@@ -117,6 +120,7 @@ export class RedisRegistry implements Registry {
       throw new ConfigError("heartbeatMs must be a positive number of milliseconds");
     }
     const log = options.logger ?? new InternalLogger("discovery.redis");
+    RedisClient ??= await loadRedis();
     const retries = options.connectRetries ?? 3;
     let lastErr: unknown;
     for (let attempt = 0; attempt < retries; attempt++) {
@@ -138,8 +142,10 @@ export class RedisRegistry implements Registry {
     );
   }
 
+  /** A client (ioredis is loaded by `connect`, before any client is made). */
   private static client(url: string, connectTimeoutMs: number, log: LoggerLike): Redis {
-    const redis = new Redis(url, {
+    if (RedisClient === undefined) throw new Error("ioredis is not loaded yet");
+    const redis = new RedisClient(url, {
       lazyConnect: true,
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 1,
