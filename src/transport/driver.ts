@@ -294,7 +294,6 @@ export class ZmqDriver {
     const push = new zmq.Push({
       sendHighWaterMark: this.options.highWaterMark ?? 10_000,
       linger: this.options.lingerMs ?? 1000,
-      sendTimeout: this.options.sendTimeoutMs ?? 10_000,
     });
     const curve = this.options.curve;
     if (curve && peer.unicast.startsWith("tcp://")) {
@@ -324,7 +323,12 @@ export class ZmqDriver {
     this.xpub.connect(peer.broadcast);
     // Messages queued for a peer while the previous send was in progress go out together (the proxy
     // splits them on receipt): one native send and one receive instead of one per message.
-    const writer = new SocketWriter(push, { label: peer.name, coalesce: COALESCE });
+    // The send timeout applies only when the peer's queue is full (see waitForRoomMs).
+    const writer = new SocketWriter(push, {
+      label: peer.name,
+      coalesce: COALESCE,
+      waitForRoomMs: this.options.sendTimeoutMs ?? 10_000,
+    });
     this.links.set(peer.name, { endpoint: peer, push, writer });
   }
 

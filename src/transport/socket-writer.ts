@@ -43,7 +43,19 @@ export interface SocketWriterOptions {
    * batches form only from what queued up while the previous send was in progress.
    */
   coalesce?: { maxMessages: number; maxBytes: number };
+  /**
+   * Hand each message to ZeroMQ without first asking whether its queue has room, and wait for room, up
+   * to this many ms, only when a send finds the queue full (the writer sets the socket's send timeout to
+   * 0 and applies this one itself). Saves a system call on every send: zeromq.js checks the socket's
+   * events before each send that may wait, and that check costs about as much as the send itself
+   * (measured: 1.7 → 0.9 µs of the sending thread per small message). Without it (the default) the
+   * socket's own `sendTimeout` applies.
+   */
+  waitForRoomMs?: number;
 }
+
+/** Sends handed straight to ZeroMQ in a row before one waits for the next turn of the event loop. */
+const SENDS_PER_TURN = 256;
 
 /**
  * Serializes all sends to one socket.
@@ -63,6 +75,10 @@ export class SocketWriter {
   private readonly maxQueue: number;
   private readonly label: string;
   private readonly coalesce: { maxMessages: number; maxBytes: number } | undefined;
+  private readonly waitForRoomMs: number | undefined;
+  /** The frames of the send in progress on the idle path (to retry it if the queue was full). */
+  private aloneFrames: Frames = [];
+  private sendsThisTurn = 0;
 
   constructor(
     private readonly socket: Writable & { closed: boolean },
@@ -71,6 +87,8 @@ export class SocketWriter {
     this.maxQueue = options.maxQueue ?? 1024;
     this.label = options.label ?? "socket";
     this.coalesce = options.coalesce;
+    this.waitForRoomMs = options.waitForRoomMs;
+    if (this.waitForRoomMs !== undefined) socket.sendTimeout = 0;
   }
 
   /** Messages waiting to be handed to the socket. */
@@ -88,13 +106,16 @@ export class SocketWriter {
     // common case of one message at a time).
     if (!this.sending) {
       this.sending = true;
-      let sent: Promise<void>;
-      try {
-        sent = this.socket.send(frames as (Uint8Array | string)[]);
-      } catch (err) {
-        sent = Promise.reject(err as Error); // a synchronous throw must not leave the writer marked busy
+      this.aloneFrames = frames;
+      if (this.waitForRoomMs !== undefined && ++this.sendsThisTurn >= SENDS_PER_TURN) {
+        // Sends that never wait never yield to the event loop either (zeromq.js defers one in 512 only
+        // when it checks for room): let timers and reads run now and then during a long run of sends.
+        this.sendsThisTurn = 0;
+        return new Promise<void>((resolve) => setImmediate(resolve))
+          .then(this.sendAloneNow)
+          .then(this.sentAlone, this.failedAlone);
       }
-      return sent.then(this.sentAlone, this.failedAlone);
+      return this.sendAloneNow().then(this.sentAlone, this.failedAlone);
     }
     if (this.pending >= this.maxQueue) return this.sendWhenRoom(frames);
     // A send is in progress: queue (it ends by pumping the queue).
@@ -110,15 +131,67 @@ export class SocketWriter {
     return this.send(frames);
   }
 
+  /** Hands the idle path's message to ZeroMQ. */
+  private readonly sendAloneNow = (): Promise<void> => {
+    try {
+      return this.socket.send(this.aloneFrames as (Uint8Array | string)[]);
+    } catch (err) {
+      return Promise.reject(err as Error); // a synchronous throw must not leave the writer marked busy
+    }
+  };
+
   /** After a message sent by the idle path: send what queued up meanwhile. */
   private readonly sentAlone = (): void => {
+    this.aloneFrames = [];
     this.afterSend();
   };
 
-  private readonly failedAlone = (err: unknown): never => {
+  private readonly failedAlone = (err: unknown): Promise<void> => {
+    if (this.queueWasFull(err)) {
+      return this.sendWaitingForRoom(this.aloneFrames).then(this.sentAlone, this.failedAfterWait);
+    }
+    return this.failedAfterWait(err);
+  };
+
+  private readonly failedAfterWait = (err: unknown): never => {
+    this.aloneFrames = [];
     this.afterSend();
     throw this.failure(err);
   };
+
+  /** A send that did not wait failed because ZeroMQ's queue was full (it may wait, with waitForRoomMs). */
+  private queueWasFull(err: unknown): boolean {
+    return (
+      this.waitForRoomMs !== undefined &&
+      !this.closed &&
+      !this.socket.closed &&
+      (err as { code?: unknown }).code === "EAGAIN"
+    );
+  }
+
+  /** Sends `frames`, waiting up to waitForRoomMs for room in ZeroMQ's queue. */
+  private async sendWaitingForRoom(frames: Frames): Promise<void> {
+    this.socket.sendTimeout = this.waitForRoomMs as number;
+    try {
+      await this.socket.send(frames as (Uint8Array | string)[]);
+    } finally {
+      if (!this.socket.closed) this.socket.sendTimeout = 0;
+    }
+  }
+
+  /** Sends `frames`, and with waitForRoomMs waits for room only if the queue is full. */
+  private async sendQueued(frames: Frames): Promise<void> {
+    if (this.waitForRoomMs !== undefined && ++this.sendsThisTurn >= SENDS_PER_TURN) {
+      this.sendsThisTurn = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    try {
+      await this.socket.send(frames as (Uint8Array | string)[]);
+    } catch (err) {
+      if (!this.queueWasFull(err)) throw err;
+      await this.sendWaitingForRoom(frames);
+    }
+  }
 
   /** A send settled: go on with the queue (which, once closed, rejects it in order). */
   private afterSend(): void {
@@ -183,7 +256,7 @@ export class SocketWriter {
       }
       const frames = batch.length === 1 ? first.frames : batch.flatMap((item) => item.frames);
       try {
-        await this.socket.send(frames as (Uint8Array | string)[]);
+        await this.sendQueued(frames);
         for (const item of batch) item.resolve();
       } catch (err) {
         const failure = this.failure(err);
