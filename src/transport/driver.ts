@@ -227,7 +227,9 @@ export class ZmqDriver {
       this.receiveErrors++;
       this.log.debug(`dropped a received message: ${String(err)}`);
     };
-    this.readers.push(readLoop(this.pull, (f) => this.framesHandler(f, "unicast"), onError));
+    this.readers.push(
+      readLoop(this.pull, (f) => this.framesHandler(f, "unicast"), onError, { receiveWithoutCheck: true }),
+    );
     this.readers.push(
       readLoop(
         this.sub,

@@ -17,6 +17,29 @@ import type { Readable } from "zeromq";
 export type FramesHandler = (frames: Buffer[]) => void | Promise<void>;
 
 /**
+ * Options of {@link readLoop}.
+ * @example
+ * ```ts
+ * const done = readLoop(pull, onFrames, onError, { receiveWithoutCheck: true });
+ * ```
+ */
+export interface ReadLoopOptions {
+  /**
+   * While messages keep coming, take the next one without first asking ZeroMQ whether one is there.
+   * zeromq.js checks the socket's events before every receive that may wait, a system call that costs
+   * about a third of a small message's receive (measured: 2.65 → 1.9 µs of the reading thread per
+   * message in a stream). Asking without the check fails, expensively, when nothing is there, so after
+   * such a miss the loop goes back to waiting receives for 2, 4, … up to 64 messages before it tries
+   * again: a stream is read without the check, and sparse messages pay for one miss in 64 at most. The
+   * loop owns the socket's `receiveTimeout` then. Default false.
+   */
+  receiveWithoutCheck?: boolean;
+}
+
+/** Longest run of waiting receives, as a power of two, after misses of the unchecked receive. */
+const MAX_WAIT_EXPONENT = 6;
+
+/**
  * Reads `socket` until it is closed, handing every message to `onFrames`. A handler that throws does not
  * stop the loop: the error goes to `onError`. Resolves when the socket is closed.
  *
@@ -30,14 +53,29 @@ export async function readLoop(
   socket: Readable & { closed: boolean },
   onFrames: FramesHandler,
   onError: (err: unknown) => void = () => {},
+  options: ReadLoopOptions = {},
 ): Promise<void> {
+  const adaptive = options.receiveWithoutCheck === true;
+  let unchecked = false; // the socket's receiveTimeout is 0 (receive without the check)
+  let misses = 0; // unchecked receives in a row that found nothing
+  let waitsLeft = 0; // waiting receives to do before the next unchecked one
   while (!socket.closed) {
     let frames: Buffer[];
+    if (adaptive && unchecked !== (waitsLeft === 0)) {
+      unchecked = waitsLeft === 0;
+      socket.receiveTimeout = unchecked ? 0 : -1;
+    }
     try {
       frames = await socket.receive();
+      if (unchecked) misses = 0;
+      else if (waitsLeft > 0) waitsLeft--;
     } catch (err) {
-      if (socket.closed || (err as { code?: string }).code === "EAGAIN") {
-        if (socket.closed) return;
+      if (socket.closed) return;
+      if ((err as { code?: string }).code === "EAGAIN") {
+        if (unchecked) {
+          misses = Math.min(misses + 1, MAX_WAIT_EXPONENT);
+          waitsLeft = 2 ** misses;
+        }
         continue;
       }
       onError(err);
