@@ -356,7 +356,9 @@ export class Parallel implements TaskRouter {
       await this.#pull.bind(bind);
     }
     this.#endpoint = advertised;
-    this.#reading = readLoop(this.#pull, (frames) => this.#onFrames(frames));
+    this.#reading = readLoop(this.#pull, (frames) => this.#onFrames(frames), undefined, {
+      receiveWithoutCheck: true,
+    });
     const group = {
       size: o.nParallelWorkers,
       ...(o.topology === undefined ? {} : { topology: o.topology }),
