@@ -107,10 +107,7 @@ export class SocketWriter {
     if (!this.sending) {
       this.sending = true;
       this.aloneFrames = frames;
-      if (this.waitForRoomMs !== undefined && ++this.sendsThisTurn >= SENDS_PER_TURN) {
-        // Sends that never wait never yield to the event loop either (zeromq.js defers one in 512 only
-        // when it checks for room): let timers and reads run now and then during a long run of sends.
-        this.sendsThisTurn = 0;
+      if (this.turnDue()) {
         return new Promise<void>((resolve) => setImmediate(resolve))
           .then(this.sendAloneNow)
           .then(this.sentAlone, this.failedAlone);
@@ -129,6 +126,17 @@ export class SocketWriter {
       if (this.closed) throw this.closedError();
     }
     return this.send(frames);
+  }
+
+  /**
+   * Whether this send should first wait for the next turn of the event loop. Sends that never wait for
+   * room never yield to it either (zeromq.js defers one in 512 only when it checks for room): timers and
+   * reads must still run now and then during a long run of sends.
+   */
+  private turnDue(): boolean {
+    if (this.waitForRoomMs === undefined || ++this.sendsThisTurn < SENDS_PER_TURN) return false;
+    this.sendsThisTurn = 0;
+    return true;
   }
 
   /** Hands the idle path's message to ZeroMQ. */
@@ -181,10 +189,7 @@ export class SocketWriter {
 
   /** Sends `frames`, and with waitForRoomMs waits for room only if the queue is full. */
   private async sendQueued(frames: Frames): Promise<void> {
-    if (this.waitForRoomMs !== undefined && ++this.sendsThisTurn >= SENDS_PER_TURN) {
-      this.sendsThisTurn = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    if (this.turnDue()) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       await this.socket.send(frames as (Uint8Array | string)[]);
     } catch (err) {
