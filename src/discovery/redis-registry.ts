@@ -21,8 +21,6 @@ import { loadRedis } from "./load-ioredis.ts";
 import { MembershipWatcher } from "./membership-watcher.ts";
 import type { HeartbeatOptions, MemberInfo, MembershipListener, Registry } from "./registry.ts";
 
-let RedisClient: typeof Redis | undefined;
-
 // KEYS: heartbeat key, type hash, types set; ARGV: name, type, incarnation.
 const UNREGISTER_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
@@ -96,6 +94,8 @@ export class RedisRegistry implements Registry {
   private holdUntil = 0;
 
   private constructor(
+    /** The ioredis client class (loaded by `connect`), for the subscriber made later. */
+    private readonly Client: typeof Redis,
     private readonly redis: Redis,
     private readonly url: string,
     options: RedisRegistryOptions,
@@ -120,15 +120,15 @@ export class RedisRegistry implements Registry {
       throw new ConfigError("heartbeatMs must be a positive number of milliseconds");
     }
     const log = options.logger ?? new InternalLogger("discovery.redis");
-    RedisClient ??= await loadRedis();
+    const Client = await loadRedis();
     const retries = options.connectRetries ?? 3;
     let lastErr: unknown;
     for (let attempt = 0; attempt < retries; attempt++) {
-      const redis = RedisRegistry.client(url, options.connectTimeoutMs ?? 2000, log);
+      const redis = RedisRegistry.client(Client, url, options.connectTimeoutMs ?? 2000, log);
       try {
         await redis.connect();
         await redis.ping();
-        return new RedisRegistry(redis, url, options, log);
+        return new RedisRegistry(Client, redis, url, options, log);
       } catch (err) {
         lastErr = err;
         redis.disconnect();
@@ -142,10 +142,8 @@ export class RedisRegistry implements Registry {
     );
   }
 
-  /** A client (ioredis is loaded by `connect`, before any client is made). */
-  private static client(url: string, connectTimeoutMs: number, log: LoggerLike): Redis {
-    if (RedisClient === undefined) throw new Error("ioredis is not loaded yet");
-    const redis = new RedisClient(url, {
+  private static client(Client: typeof Redis, url: string, connectTimeoutMs: number, log: LoggerLike): Redis {
+    const redis = new Client(url, {
       lazyConnect: true,
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 1,
@@ -325,7 +323,7 @@ export class RedisRegistry implements Registry {
 
   private async ensureSubscriber(): Promise<Redis> {
     if (this.subscriber) return this.subscriber;
-    const sub = RedisRegistry.client(this.url, 2000, this.log);
+    const sub = RedisRegistry.client(this.Client, this.url, 2000, this.log);
     this.subscriber = sub;
     sub.on("message", (channel: string) => {
       for (const [group, set] of this.watchers) {
