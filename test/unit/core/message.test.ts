@@ -10,7 +10,7 @@ import {
   type SessionStage,
 } from "../../../src/core/message.ts";
 
-const ID = /^[A-Za-z0-9_-]{11}\.[0-9a-z]+$/;
+const ID = /^[A-Za-z0-9_-]{8}\.[0-9a-z]+$/;
 
 function task(extra: Partial<ConstructorParameters<typeof SessionMessage>[0]> = {}): SessionMessage {
   return new SessionMessage({
