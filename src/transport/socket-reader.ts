@@ -42,6 +42,13 @@ export interface ReadLoopOptions {
 const MAX_WAIT_EXPONENT = 6;
 /** Messages taken without the check in a row that make a stream (and forget earlier misses). */
 const STREAM_RUN = 16;
+/**
+ * Messages taken without the check before the loop waits for the next turn of the event loop. Such a
+ * receive never goes through the event loop (zeromq.js defers every 512th checked receive, not these), so
+ * a stream that never runs dry would otherwise starve timers and I/O: heartbeats stop, and the peers
+ * declare this process dead.
+ */
+const RECEIVES_PER_TURN = 256;
 
 /**
  * Reads `socket` until it is closed, handing every message to `onFrames`. A handler that throws does not
@@ -64,6 +71,7 @@ export async function readLoop(
   let misses = 0; // unchecked receives that found nothing, since the last stream
   let run = 0; // messages taken without the check in a row
   let waitsLeft = 0; // waiting receives to do before the next unchecked one
+  let sinceTurn = 0; // messages taken without the check since the event loop last ran
   while (!socket.closed) {
     let frames: Buffer[];
     if (adaptive && unchecked !== (waitsLeft === 0)) {
@@ -74,6 +82,10 @@ export async function readLoop(
       frames = await socket.receive();
       if (unchecked) {
         if (++run >= STREAM_RUN) misses = 0;
+        if (++sinceTurn >= RECEIVES_PER_TURN) {
+          sinceTurn = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       } else if (waitsLeft > 0) waitsLeft--;
     } catch (err) {
       if (socket.closed) return;

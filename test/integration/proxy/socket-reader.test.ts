@@ -89,4 +89,40 @@ void describe("readLoop", () => {
     }
     await done;
   });
+
+  void it("with receiveWithoutCheck, lets timers run during a stream that never runs dry", async () => {
+    const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 10_000 });
+    const push = new zmq.Push({ linger: 0, sendHighWaterMark: 10_000 });
+    const address = `inproc://read-loop-turns-${process.pid}-${Date.now()}`;
+    await pull.bind(address);
+    push.connect(address);
+    const total = 3000;
+    let handled = 0;
+    let allSent!: () => void;
+    const sent = new Promise<void>((resolve) => (allSent = resolve));
+    const done = readLoop(
+      pull,
+      async () => {
+        handled++;
+        if (handled === 1) await sent; // the whole stream is queued before the loop goes on
+      },
+      undefined,
+      { receiveWithoutCheck: true },
+    );
+    try {
+      for (let i = 0; i < total; i++) await push.send("s");
+      // Every message is now in the PULL's queue: without a turn of the event loop now and then the loop
+      // would take all of them before this timer could fire.
+      const handledWhenTimerRan = new Promise<number>((resolve) => setTimeout(() => resolve(handled), 0));
+      allSent();
+      const atTimer = await handledWhenTimerRan;
+      assert.ok(atTimer < total, `the timer ran only after all ${total} messages`);
+      while (handled < total) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(handled, total);
+    } finally {
+      push.close();
+      pull.close();
+    }
+    await done;
+  });
 });
