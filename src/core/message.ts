@@ -213,8 +213,14 @@ export class SessionMessage<P = unknown> extends Message<P> {
 
   constructor(init: SessionMessageInit<P>) {
     super(init);
-    // Own keys only: "constructor" or "toString" must be rejected like any other unknown type.
-    const stages = Object.hasOwn(VALID_STAGES, init.sessionType) ? VALID_STAGES[init.sessionType] : undefined;
+    // Compared, not looked up by key: "constructor" or "toString" must be rejected like any other unknown
+    // type (and this runs for every message).
+    const stages =
+      init.sessionType === SessionType.TASK
+        ? VALID_STAGES.task
+        : init.sessionType === SessionType.NOTIFICATION
+          ? VALID_STAGES.notification
+          : undefined;
     if (stages === undefined) {
       throw new MessageSessionTypeError(
         `unknown session type ${JSON.stringify(init.sessionType)}; use SessionType.TASK ("task") or SessionType.NOTIFICATION ("notification")`,

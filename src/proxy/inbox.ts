@@ -48,7 +48,7 @@ export class Inbox {
 
   /** Wakes a reader paused by `waitForRoom()` even though the inbox is still full (a reply may be next). */
   releaseReader(): void {
-    for (const wake of this.roomWaiters.splice(0)) wake();
+    if (this.roomWaiters.length > 0) for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   /** Removes and returns the oldest message if there is one, without waiting. */
@@ -60,7 +60,7 @@ export class Inbox {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
+    if (this.roomWaiters.length > 0 && !this.full) for (const wake of this.roomWaiters.splice(0)) wake();
     return m;
   }
 

@@ -32,6 +32,8 @@ export interface Expectation {
  */
 export class ReplyWaiter {
   readonly done: Promise<Message[]>;
+  /** The distinct session ids of the expectations this waiter was made with. */
+  readonly awaitedIds: readonly string[];
   private readonly open: Expectation[];
   private readonly replies: Message[] = [];
   private resolve!: (m: Message[]) => void;
@@ -44,7 +46,8 @@ export class ReplyWaiter {
     timeoutMs: number | undefined,
     private readonly onSettle: (w: ReplyWaiter) => void,
   ) {
-    this.open = [...expectations];
+    this.open = expectations.slice();
+    this.awaitedIds = distinctSessionIds(expectations);
     this.done = new Promise<Message[]>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -65,7 +68,7 @@ export class ReplyWaiter {
 
   /** Session ids this waiter still waits for. */
   sessionIds(): string[] {
-    return [...new Set(this.open.map((e) => e.sessionId))];
+    return distinctSessionIds(this.open);
   }
 
   /** Peers this waiter still waits for. */
@@ -78,11 +81,23 @@ export class ReplyWaiter {
   /** Takes `message` if it is one of the awaited replies. */
   offer(message: Message): boolean {
     if (this.settled) return false;
-    let index = this.open.findIndex((e) => e.sessionId === message.sessionId && e.source === message.source);
-    if (index === -1)
-      index = this.open.findIndex((e) => e.sessionId === message.sessionId && e.source === undefined);
+    // An expectation naming the reply's source first, else one that names no source. (Plain loops: this
+    // runs for every reply, and callbacks would be made per call.)
+    const open = this.open;
+    const { sessionId, source } = message;
+    let index = -1;
+    for (let i = 0; i < open.length; i++) {
+      const e = open[i] as Expectation;
+      if (e.sessionId !== sessionId) continue;
+      if (e.source === source) {
+        index = i;
+        break;
+      }
+      if (index === -1 && e.source === undefined) index = i;
+    }
     if (index === -1) return false;
-    this.open.splice(index, 1);
+    if (open.length === 1) open.length = 0;
+    else open.splice(index, 1);
     this.replies.push(message);
     if (this.open.length === 0) this.finish();
     return true;
@@ -122,4 +137,13 @@ export class ReplyWaiter {
     if (this.timer) clearTimeout(this.timer);
     this.onSettle(this);
   }
+}
+
+/** The distinct session ids of `expectations`, in order. */
+function distinctSessionIds(expectations: readonly Expectation[]): string[] {
+  if (expectations.length === 1) return [(expectations[0] as Expectation).sessionId];
+  if (expectations.length > 16) return [...new Set(expectations.map((e) => e.sessionId))];
+  const ids: string[] = [];
+  for (const e of expectations) if (!ids.includes(e.sessionId)) ids.push(e.sessionId);
+  return ids;
 }

@@ -37,20 +37,13 @@ export class WaitingCalls {
 
   /**
    * A new waiting call for `expectations` under `timeoutMs` (none when undefined). Replies that reached the
-   * inbox before the call are taken from it first. (No named closures here: the dev-time transform wraps
-   * each one it creates per call, and this runs for every request.)
+   * inbox before the call are taken from it first. (No closures made per call here: this runs for every
+   * request, and the dev-time transform also wraps each named one it creates.)
    */
   add(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
-    const ids = new Set(expectations.map((e) => e.sessionId));
-    const waiter = new ReplyWaiter(expectations, timeoutMs, (w) => {
-      for (const id of ids) {
-        const set = this.bySession.get(id);
-        set?.delete(w);
-        if (set?.size === 0) this.bySession.delete(id);
-      }
-    });
+    const waiter = new ReplyWaiter(expectations, timeoutMs, this.remove);
     if (waiter.settled) return waiter;
-    for (const id of ids) {
+    for (const id of waiter.awaitedIds) {
       let set = this.bySession.get(id);
       if (!set) this.bySession.set(id, (set = new Set()));
       set.add(waiter);
@@ -67,6 +60,15 @@ export class WaitingCalls {
     if (!waiter.settled) this.inbox.releaseReader();
     return waiter;
   }
+
+  /** A call settled: it is no longer indexed. One function for every waiter rather than one per call. */
+  private readonly remove = (w: ReplyWaiter): void => {
+    for (const id of w.awaitedIds) {
+      const set = this.bySession.get(id);
+      set?.delete(w);
+      if (set?.size === 0) this.bySession.delete(id);
+    }
+  };
 
   /** Peer `name` is gone: calls awaiting it end (`drop`: they resolve without its replies instead of failing). */
   peerGone(name: string, drop: boolean): void {
