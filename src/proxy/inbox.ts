@@ -4,6 +4,9 @@
  */
 import type { Message } from "../core/message.ts";
 
+type Taker = (m: Message | undefined) => void;
+type ResultTaker = (r: IteratorResult<Message>) => void;
+
 /**
  * A FIFO of messages with a bound. `waitForRoom()` lets the socket reader apply backpressure.
  *
@@ -17,7 +20,9 @@ import type { Message } from "../core/message.ts";
 export class Inbox {
   private items: Message[] = [];
   private head = 0;
-  private readonly takers: ((m: Message | undefined) => void)[] = [];
+  private readonly takers: Taker[] = [];
+  /** For each taker, whether it takes an iterator result (see {@link nextResult}) rather than a message. */
+  private readonly takesResult: boolean[] = [];
   private readonly roomWaiters: (() => void)[] = [];
   private closed = false;
 
@@ -36,8 +41,9 @@ export class Inbox {
   /** Adds a message (hands it straight to a waiting `shift()` if there is one). */
   push(message: Message): void {
     const taker = this.takers.shift();
-    if (taker) taker(message);
-    else this.items.push(message);
+    if (taker === undefined) this.items.push(message);
+    else if (this.takesResult.shift() === true) (taker as ResultTaker)({ done: false, value: message });
+    else taker(message);
   }
 
   /** Resolves when there is room again (or the inbox closed). */
@@ -84,7 +90,7 @@ export class Inbox {
   shift(signal?: AbortSignal): Promise<Message | undefined> {
     const m = this.poll();
     if (m !== undefined || this.closed) return Promise.resolve(m);
-    if (signal === undefined) return new Promise((resolve) => this.takers.push(resolve));
+    if (signal === undefined) return new Promise((resolve) => this.addTaker(resolve, false));
     if (signal.aborted) return Promise.resolve(undefined);
     // With a signal the taker must be found again on abort: two closures (only here, as they cost a
     // little on every wait).
@@ -95,18 +101,42 @@ export class Inbox {
       };
       const onAbort = (): void => {
         const i = this.takers.indexOf(taker);
-        if (i !== -1) this.takers.splice(i, 1);
+        if (i !== -1) {
+          this.takers.splice(i, 1);
+          this.takesResult.splice(i, 1);
+        }
         resolve(undefined);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.takers.push(taker);
+      this.addTaker(taker, false);
     });
+  }
+
+  /**
+   * The oldest message as an async iterator's result: `{ done: true }` once the inbox is closed and empty.
+   * The same as `shift()` without a signal, for `receive()`: the waiting taker resolves the iterator's
+   * promise itself, one promise and one microtask less per message than mapping `shift()`'s result.
+   */
+  nextResult(): Promise<IteratorResult<Message>> {
+    const m = this.poll();
+    if (m !== undefined) return Promise.resolve({ done: false, value: m });
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => this.addTaker(resolve as unknown as Taker, true));
+  }
+
+  private addTaker(taker: Taker, takesResult: boolean): void {
+    this.takers.push(taker);
+    this.takesResult.push(takesResult);
   }
 
   /** Ends every waiting `shift()` with `undefined`; later shifts drain what is left, then end. */
   close(): void {
     this.closed = true;
-    for (const t of this.takers.splice(0)) t(undefined);
+    const results = this.takesResult.splice(0);
+    this.takers.splice(0).forEach((t, i) => {
+      if (results[i] === true) (t as ResultTaker)({ done: true, value: undefined });
+      else t(undefined);
+    });
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
 }

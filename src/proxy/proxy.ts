@@ -309,7 +309,8 @@ export class Proxy implements AsyncDisposable {
     return {
       next: () => {
         if (finished || (this.closed && this.inbox.size === 0)) return Promise.resolve(end());
-        const ready = signal?.aborted ? undefined : this.inbox.poll();
+        if (signal === undefined) return this.inbox.nextResult();
+        const ready = signal.aborted ? undefined : this.inbox.poll();
         if (ready !== undefined) return Promise.resolve({ done: false, value: ready });
         return this.inbox.shift(signal).then(step);
       },

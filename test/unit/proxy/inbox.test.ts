@@ -86,4 +86,28 @@ void describe("Inbox", () => {
     assert.equal((await inbox2.shift())?.tag, "left");
     assert.equal(await inbox2.shift(), undefined);
   });
+
+  void it("nextResult gives iterator results, shares the waiting order with shift, and ends on close", async () => {
+    const inbox = new Inbox(10);
+    inbox.push(msg("ready"));
+    const first = await inbox.nextResult();
+    assert.equal(first.done, false);
+    assert.equal((first.value as Message).tag, "ready");
+    // Waiting takers of both kinds are served in the order they came.
+    const a = inbox.nextResult();
+    const b = inbox.shift();
+    const c = inbox.nextResult();
+    inbox.push(msg("1"));
+    inbox.push(msg("2"));
+    inbox.push(msg("3"));
+    assert.equal(((await a).value as Message).tag, "1");
+    assert.equal((await b)?.tag, "2");
+    assert.equal(((await c).value as Message).tag, "3");
+    const waiting = inbox.nextResult();
+    const waitingShift = inbox.shift();
+    inbox.close();
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.equal(await waitingShift, undefined);
+    assert.deepEqual(await inbox.nextResult(), { done: true, value: undefined });
+  });
 });
