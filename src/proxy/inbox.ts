@@ -20,7 +20,7 @@ type ResultTaker = (r: IteratorResult<Message>) => void;
 export class Inbox {
   private items: Message[] = [];
   private head = 0;
-  private readonly takers: Taker[] = [];
+  private readonly takers: (Taker | ResultTaker)[] = [];
   /** For each taker, whether it takes an iterator result (see {@link nextResult}) rather than a message. */
   private readonly takesResult: boolean[] = [];
   private readonly roomWaiters: (() => void)[] = [];
@@ -43,7 +43,7 @@ export class Inbox {
     const taker = this.takers.shift();
     if (taker === undefined) this.items.push(message);
     else if (this.takesResult.shift() === true) (taker as ResultTaker)({ done: false, value: message });
-    else taker(message);
+    else (taker as Taker)(message);
   }
 
   /** Resolves when there is room again (or the inbox closed). */
@@ -121,10 +121,10 @@ export class Inbox {
     const m = this.poll();
     if (m !== undefined) return Promise.resolve({ done: false, value: m });
     if (this.closed) return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve) => this.addTaker(resolve as unknown as Taker, true));
+    return new Promise((resolve) => this.addTaker(resolve, true));
   }
 
-  private addTaker(taker: Taker, takesResult: boolean): void {
+  private addTaker(taker: Taker | ResultTaker, takesResult: boolean): void {
     this.takers.push(taker);
     this.takesResult.push(takesResult);
   }
@@ -135,7 +135,7 @@ export class Inbox {
     const results = this.takesResult.splice(0);
     this.takers.splice(0).forEach((t, i) => {
       if (results[i] === true) (t as ResultTaker)({ done: true, value: undefined });
-      else t(undefined);
+      else (t as Taker)(undefined);
     });
     for (const wake of this.roomWaiters.splice(0)) wake();
   }

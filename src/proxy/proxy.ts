@@ -95,7 +95,7 @@ export class Proxy implements AsyncDisposable {
     this.opts = resolveProxyOptions(options, randomToken(6));
     this.log = options.logger ?? new InternalLogger(`proxy.${this.opts.componentName}`);
     this.inbox = new Inbox(this.opts.maxInboxSize);
-    this.calls = new WaitingCalls(this.inbox);
+    this.calls = new WaitingCalls(this.inbox, this.forgetTargets);
     this.cache = new RejoinCache(this.opts.maxLengthForMessageCache);
   }
 
@@ -277,16 +277,20 @@ export class Proxy implements AsyncDisposable {
    * Waits for one message per session id in `sessionIds` (an id may repeat, e.g. after `ibroadcast`).
    * Other messages that arrive meanwhile stay in the inbox for `receive()`.
    */
-  async receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
-    this.assertOpen();
-    const expectations = this.expectationsFor(sessionIds);
-    const waiter = this.addWaiter(expectations, options.timeoutMs);
+  receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
     try {
-      return await waiter.done;
-    } finally {
-      for (const id of sessionIds) this.sessionTargets.forget(id);
+      this.assertOpen();
+      // The targets of these sessions are forgotten when the wait ends (see forgetTargets).
+      return this.addWaiter(this.expectationsFor(sessionIds), options.timeoutMs).done;
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
   }
+
+  /** A waiting call ended: the targets of its sessions are no longer needed. */
+  private readonly forgetTargets = (waiter: ReplyWaiter): void => {
+    for (const id of waiter.awaitedIds) this.sessionTargets.forget(id);
+  };
 
   /**
    * Messages as they arrive (those not claimed by a pending call), until `close()` or the deadline.
@@ -450,9 +454,56 @@ export class Proxy implements AsyncDisposable {
   }
 
   /** Sends `message` and resolves to its replies (one per session id sent). */
-  async send(message: Message, options: TimeoutOptions = {}): Promise<Message[]> {
+  send(message: Message, options: TimeoutOptions = {}): Promise<Message[]> {
+    // The common case (a live peer, no minimalPeers) starts waiting for the reply before the message goes
+    // out: the call is then the waiting call's own promise, without an isend and a receiveById layered on
+    // it (each layer costs promises, and a lookup of `then` on every array it resolves with).
+    let peer: PeerState | undefined;
+    let frames: Uint8Array[];
+    try {
+      this.assertOpen();
+      peer = this.tracker.get(message.destination);
+      if (peer === undefined || !peer.alive || this.minimalFor(peer.member.type) > 0) {
+        return this.sendThenWait(message, options);
+      }
+      frames = this.encode(message);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const { sessionId, destination } = message;
+    this.sessionTargets.remember(sessionId, destination);
+    const waiter = this.addWaiter([{ sessionId, source: destination }], options.timeoutMs);
+    const live = peer;
+    this.driver.sendUnicast(destination, frames).then(
+      () => this.countSent(frames),
+      (err: unknown) => this.sendFailed(waiter, message, live, err),
+    );
+    return waiter.done;
+  }
+
+  /** {@link send} through isend and receiveById (an unknown or failed peer, or minimalPeers to wait for). */
+  private async sendThenWait(message: Message, options: TimeoutOptions): Promise<Message[]> {
     const ids = await this.isend(message);
     return this.receiveById(ids, options);
+  }
+
+  /**
+   * The message of a waiting send did not reach ZeroMQ. Its peer was found dead meanwhile: handled like a
+   * send to a failed peer (cached with rejoin and no reply awaited, otherwise PeersDisconnectionError);
+   * any other failure ends the call with it.
+   */
+  private sendFailed(waiter: ReplyWaiter, message: Message, peer: PeerState, err: unknown): void {
+    if (this.closed || peer.alive) {
+      waiter.fail(err);
+      return;
+    }
+    try {
+      this.holdForFailedPeer(message);
+    } catch (failure) {
+      waiter.fail(failure);
+      return;
+    }
+    waiter.peerGone(message.destination, true);
   }
 
   private sessionMessages(

@@ -20,7 +20,11 @@ import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
 export class WaitingCalls {
   private readonly bySession = new Map<string, Set<ReplyWaiter>>();
 
-  constructor(private readonly inbox: Inbox) {}
+  /** @param settled called for each call once it has ended (replies in, failed or timed out). */
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly settled: (waiter: ReplyWaiter) => void = () => {},
+  ) {}
 
   /** Whether no call waits. */
   get empty(): boolean {
@@ -68,6 +72,7 @@ export class WaitingCalls {
       set?.delete(w);
       if (set?.size === 0) this.bySession.delete(id);
     }
+    this.settled(w);
   };
 
   /** Peer `name` is gone: calls awaiting it end (`drop`: they resolve without its replies instead of failing). */

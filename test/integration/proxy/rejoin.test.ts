@@ -161,9 +161,14 @@ void describe("Proxy failures and rejoin", () => {
     }
   });
 
-  for (const rejoin of [true, false]) {
-    void it(`messages still queued for a peer found dead are ${rejoin ? "cached for its rejoin, in order" : "rejected with PeersDisconnectionError"}, never lost with a socket error`, async () => {
-      const group = uniqueName(rejoin ? "queuedrejoin" : "queueddead");
+  for (const [call, rejoin] of [
+    ["isend", true],
+    ["isend", false],
+    ["send", true],
+    ["send", false],
+  ] as const) {
+    void it(`messages still queued (${call}) for a peer found dead are ${rejoin ? "cached for its rejoin, in order" : "rejected with PeersDisconnectionError"}, never lost with a socket error`, async () => {
+      const group = uniqueName(`${call}${rejoin ? "queuedrejoin" : "queueddead"}`);
       const discovery = { type: "local" as const, heartbeatMs: HEARTBEAT_MS };
       // Small queues everywhere, so that most of a burst waits in the master's own queue for worker.1.
       const small = { driver: { highWaterMark: 2 }, maxInboxSize: 2 };
@@ -182,17 +187,23 @@ void describe("Proxy failures and rejoin", () => {
         await master.isend(new Message({ tag: "stall", source: "master", destination: "worker.1" }));
         await child.waitLine((l) => l.startsWith("got stall"));
         const big = (i: number): Uint8Array => new Uint8Array(256 * 1024).fill(i);
-        const sends = Array.from({ length: 100 }, (_, i) =>
-          master!.isend(
-            new Message({ tag: "n", source: "master", destination: "worker.1", payload: [i, big(i)] }),
-          ),
-        );
+        const sends = Array.from({ length: 100 }, (_, i) => {
+          const m = new Message({
+            tag: "n",
+            source: "master",
+            destination: "worker.1",
+            payload: [i, big(i)],
+          });
+          return call === "isend" ? master!.isend(m) : master!.send(m);
+        });
         await child.kill("SIGKILL");
-        const settled = await Promise.allSettled(sends);
-        const queued = settled.filter((r) =>
-          r.status === "rejected" ? true : (r as PromiseFulfilledResult<string[]>).value.length === 0,
-        ).length;
-        assert.ok(queued > 50, `${queued} of 100 were still queued when worker.1 died`);
+        const settled = await Promise.allSettled<string[] | Message[]>(sends);
+        // isend: a message that reached ZeroMQ resolves to its session id, a queued one to no id (rejoin)
+        // or PeersDisconnectionError. send: none gets a reply; each resolves to no reply (rejoin) or fails
+        // with PeersDisconnectionError, whether it was queued or already handed to ZeroMQ.
+        const unsent = settled.filter((r) => r.status === "rejected" || r.value.length === 0).length;
+        assert.ok(unsent > 50, `${unsent} of 100 were still queued when worker.1 died`);
+        if (call === "send") assert.equal(unsent, 100);
         for (const r of settled) {
           if (r.status === "rejected") {
             assert.ok(!rejoin, `rejected in rejoin mode: ${String(r.reason)}`);
@@ -200,7 +211,9 @@ void describe("Proxy failures and rejoin", () => {
           }
         }
         if (!rejoin) return;
-        assert.equal(master.getStats().cached, queued);
+        const queued = master.getStats().cached;
+        if (call === "isend") assert.equal(queued, unsent);
+        assert.ok(queued > 50, `${queued} of 100 were cached`);
         // worker.1 comes back under its name: the cached messages arrive first, in order.
         const again = new WorkerProcess(workerOptions(group, "worker.1", discovery));
         children.push(again);
