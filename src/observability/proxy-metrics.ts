@@ -39,7 +39,8 @@ export interface MeasuredProxy {
   readonly componentType: string;
   readonly peersName: Record<string, string[]>;
   getStats(): ProxyStatsLike;
-  receiveById(ids: readonly string[], options?: { timeoutMs?: number }): Promise<unknown[]>;
+  /** Registers a listener of reply waits (seconds each); returns a function that removes it. */
+  onReplyWait(listener: (seconds: number) => void): () => void;
 }
 
 /**
@@ -82,7 +83,8 @@ interface Tracked {
  * `send`/`scatter`/`broadcast`/`receiveById` call waits for its replies).
  *
  * Counters are brought up to date by {@link ProxyMetrics.collect}, which the registry also runs before
- * every scrape; only reply waits are timed as they happen (one `performance.now()` pair per call).
+ * every scrape; only reply waits are timed as they happen (one `performance.now()` pair per waiting call,
+ * through `proxy.onReplyWait`).
  *
  * @example
  * ```ts
@@ -135,37 +137,17 @@ export class ProxyMetrics {
 
   /**
    * Starts measuring `proxy`. Returns a function that stops (the counters keep their values).
-   * Reply waits are timed by wrapping this proxy object's `receiveById`, which every waiting call uses.
+   * Reply waits are timed through the proxy's `onReplyWait`, which sees every waiting call.
    */
   track(proxy: MeasuredProxy): () => void {
     const existing = this.tracked.get(proxy);
     if (existing) return () => this.untrack(proxy);
     const labels = { component: proxy.name, type: proxy.componentType };
-    const original = proxy.receiveById;
     const latency = this.latency;
-    const timed = async function (
-      this: MeasuredProxy,
-      ids: readonly string[],
-      options?: { timeoutMs?: number },
-    ) {
-      const start = performance.now();
-      try {
-        return await original.call(this, ids, options);
-      } finally {
-        latency.observe(labels, (performance.now() - start) / 1000);
-      }
-    };
-    Object.defineProperty(proxy, "receiveById", { value: timed, configurable: true, writable: true });
+    const stopTiming = proxy.onReplyWait((seconds) => latency.observe(labels, seconds));
     const last = Object.fromEntries(COUNTERS.map(([k]) => [k, 0])) as Record<CounterKey, number>;
     for (const [key] of COUNTERS) this.counters[key].inc(labels, 0);
-    this.tracked.set(proxy, {
-      proxy,
-      last,
-      labels,
-      restore: () => {
-        delete (proxy as { receiveById?: unknown }).receiveById;
-      },
-    });
+    this.tracked.set(proxy, { proxy, last, labels, restore: stopTiming });
     return () => this.untrack(proxy);
   }
 

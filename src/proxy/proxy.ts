@@ -79,6 +79,9 @@ export class Proxy implements AsyncDisposable {
   private readonly sessionTargets = new SessionTargets();
   private readonly cache: RejoinCache;
   private stopWatch: (() => void) | undefined;
+  /** Listeners of ended reply waits (see onReplyWait), and when each waiting call began. */
+  private readonly replyWaitListeners: ((seconds: number) => void)[] = [];
+  private readonly waitStarts = new WeakMap<ReplyWaiter, number>();
   private forgetTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stats: ProxyStats = {
@@ -95,7 +98,7 @@ export class Proxy implements AsyncDisposable {
     this.opts = resolveProxyOptions(options, randomToken(6));
     this.log = options.logger ?? new InternalLogger(`proxy.${this.opts.componentName}`);
     this.inbox = new Inbox(this.opts.maxInboxSize);
-    this.calls = new WaitingCalls(this.inbox, this.forgetTargets);
+    this.calls = new WaitingCalls(this.inbox, this.waitEnded);
     this.cache = new RejoinCache(this.opts.maxLengthForMessageCache);
   }
 
@@ -242,7 +245,13 @@ export class Proxy implements AsyncDisposable {
 
   /** A waiting call for `expectations`; awaited peers that are already gone end it at once. */
   private addWaiter(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
+    const start = this.replyWaitListeners.length === 0 ? 0 : performance.now();
     const waiter = this.calls.add(expectations, timeoutMs ?? this.opts.defaultTimeoutMs);
+    if (start !== 0) {
+      // A call settled at once (its replies were in the inbox already) waited for nothing.
+      if (waiter.settled) for (const listener of this.replyWaitListeners) listener(0);
+      else this.waitStarts.set(waiter, start);
+    }
     for (const source of waiter.sources()) {
       if (this.tracker.drainedFailure(source)) waiter.peerGone(source, this.opts.enableRejoin);
     }
@@ -280,17 +289,40 @@ export class Proxy implements AsyncDisposable {
   receiveById(sessionIds: readonly string[], options: TimeoutOptions = {}): Promise<Message[]> {
     try {
       this.assertOpen();
-      // The targets of these sessions are forgotten when the wait ends (see forgetTargets).
+      // The targets of these sessions are forgotten when the wait ends (see waitEnded).
       return this.addWaiter(this.expectationsFor(sessionIds), options.timeoutMs).done;
     } catch (err) {
       return Promise.reject(err as Error);
     }
   }
 
-  /** A waiting call ended: the targets of its sessions are no longer needed. */
-  private readonly forgetTargets = (waiter: ReplyWaiter): void => {
+  /** A waiting call ended: the targets of its sessions are no longer needed; listeners learn its wait. */
+  private readonly waitEnded = (waiter: ReplyWaiter): void => {
     for (const id of waiter.awaitedIds) this.sessionTargets.forget(id);
+    if (this.replyWaitListeners.length === 0) return;
+    const start = this.waitStarts.get(waiter);
+    if (start === undefined) return;
+    const seconds = (performance.now() - start) / 1000;
+    for (const listener of this.replyWaitListeners) listener(seconds);
   };
+
+  /**
+   * Calls `listener` with the time, in seconds, that each call waiting for replies (send, scatter,
+   * broadcast, receiveById) waited, when it ends: all replies in, failed or timed out. Returns a function
+   * that removes the listener. Costs nothing while no listener is registered.
+   * @example
+   * ```ts
+   * const stop = proxy.onReplyWait((seconds) => histogram.observe(seconds));
+   * stop();
+   * ```
+   */
+  onReplyWait(listener: (seconds: number) => void): () => void {
+    this.replyWaitListeners.push(listener);
+    return () => {
+      const i = this.replyWaitListeners.indexOf(listener);
+      if (i !== -1) this.replyWaitListeners.splice(i, 1);
+    };
+  }
 
   /**
    * Messages as they arrive (those not claimed by a pending call), until `close()` or the deadline.

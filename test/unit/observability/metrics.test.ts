@@ -84,7 +84,7 @@ void describe("JobMetrics", () => {
           dropped: 0,
           cached: 0,
         }),
-        receiveById: () => Promise.resolve([]),
+        onReplyWait: () => () => {},
       };
       const m = new ProxyMetrics({ registry });
       m.track(fake);
