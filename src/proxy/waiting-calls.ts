@@ -3,9 +3,14 @@
  * session ids they await, so that each received message goes to the call it answers.
  * @module
  */
+import { ownIdSequence } from "../core/ids.ts";
 import type { Message } from "../core/message.ts";
 import type { Inbox } from "./inbox.ts";
 import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
+
+/** Ring slots for calls awaiting a session of this process (more calls than this in flight use the map). */
+const RING_SIZE = 4096;
+const RING_MASK = RING_SIZE - 1;
 
 /**
  * Waiting calls by session id.
@@ -18,6 +23,12 @@ import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
  * ```
  */
 export class WaitingCalls {
+  // A call awaiting one session this process started (send, the usual case) sits in a ring slot chosen by
+  // the session id's counter: no string hashing and no Set per call. Every other call, and one whose
+  // slot is taken, is indexed in the map by session id.
+  private readonly ringSeqs = new Float64Array(RING_SIZE).fill(-1);
+  private readonly ringWaiters: (ReplyWaiter | undefined)[] = new Array<ReplyWaiter | undefined>(RING_SIZE);
+  private inRing = 0;
   private readonly bySession = new Map<string, Set<ReplyWaiter>>();
 
   /** @param settled called for each call once it has ended (replies in, failed or timed out). */
@@ -28,11 +39,19 @@ export class WaitingCalls {
 
   /** Whether no call waits. */
   get empty(): boolean {
-    return this.bySession.size === 0;
+    return this.inRing === 0 && this.bySession.size === 0;
   }
 
   /** Hands `message` to the first waiting call it answers; false when none takes it. */
   offer(message: Message): boolean {
+    if (this.inRing > 0) {
+      const seq = ownIdSequence(message.sessionId);
+      if (seq >= 0) {
+        const slot = seq & RING_MASK;
+        const w = this.ringWaiters[slot];
+        if (w !== undefined && this.ringSeqs[slot] === seq && w.offer(message)) return true;
+      }
+    }
     // (No lookup while no call waits: hashing each fresh session id costs more than the rest of a receive.)
     const set = this.bySession.size === 0 ? undefined : this.bySession.get(message.sessionId);
     if (set) for (const w of set) if (w.offer(message)) return true;
@@ -47,10 +66,13 @@ export class WaitingCalls {
   add(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
     const waiter = new ReplyWaiter(expectations, timeoutMs, this.remove);
     if (waiter.settled) return waiter;
-    for (const id of waiter.awaitedIds) {
-      let set = this.bySession.get(id);
-      if (!set) this.bySession.set(id, (set = new Set()));
-      set.add(waiter);
+    const ids = waiter.awaitedIds;
+    if (ids.length !== 1 || !this.putInRing(ids[0] as string, waiter)) {
+      for (const id of ids) {
+        let set = this.bySession.get(id);
+        if (!set) this.bySession.set(id, (set = new Set()));
+        set.add(waiter);
+      }
     }
     while (this.inbox.size > 0 && !waiter.settled) {
       const m = this.inbox.takeMatching((x) => waiter.sessionIds().includes(x.sessionId));
@@ -67,7 +89,12 @@ export class WaitingCalls {
 
   /** A call settled: it is no longer indexed. One function for every waiter rather than one per call. */
   private readonly remove = (w: ReplyWaiter): void => {
-    for (const id of w.awaitedIds) {
+    const ids = w.awaitedIds;
+    if (ids.length === 1 && this.takeFromRing(ids[0] as string, w)) {
+      this.settled(w);
+      return;
+    }
+    for (const id of ids) {
       const set = this.bySession.get(id);
       set?.delete(w);
       if (set?.size === 0) this.bySession.delete(id);
@@ -75,13 +102,47 @@ export class WaitingCalls {
     this.settled(w);
   };
 
+  /** Puts a call awaiting own session `id` in its ring slot; false when the slot is taken or the map has calls for it. */
+  private putInRing(id: string, waiter: ReplyWaiter): boolean {
+    const seq = ownIdSequence(id);
+    if (seq < 0) return false;
+    const slot = seq & RING_MASK;
+    // A call already waiting on this id in the map came first and must be offered replies first.
+    if (this.ringWaiters[slot] !== undefined || (this.bySession.size > 0 && this.bySession.has(id)))
+      return false;
+    this.ringSeqs[slot] = seq;
+    this.ringWaiters[slot] = waiter;
+    this.inRing++;
+    return true;
+  }
+
+  /** Removes `waiter` from the ring slot of `id`; false when it is not there. */
+  private takeFromRing(id: string, waiter: ReplyWaiter): boolean {
+    const seq = ownIdSequence(id);
+    if (seq < 0) return false;
+    const slot = seq & RING_MASK;
+    if (this.ringWaiters[slot] !== waiter) return false;
+    this.ringWaiters[slot] = undefined;
+    this.ringSeqs[slot] = -1;
+    this.inRing--;
+    return true;
+  }
+
   /** Peer `name` is gone: calls awaiting it end (`drop`: they resolve without its replies instead of failing). */
   peerGone(name: string, drop: boolean): void {
-    for (const set of this.bySession.values()) for (const w of [...set]) w.peerGone(name, drop);
+    for (const w of this.waiters()) w.peerGone(name, drop);
   }
 
   /** Ends every waiting call, each with its own error from `error()`. */
   failAll(error: () => Error): void {
-    for (const set of [...this.bySession.values()]) for (const w of [...set]) w.fail(error());
+    for (const w of this.waiters()) w.fail(error());
+  }
+
+  /** Every waiting call once, oldest first within the ring and within the map (ending one edits both). */
+  private waiters(): ReplyWaiter[] {
+    const all = new Set<ReplyWaiter>();
+    if (this.inRing > 0) for (const w of this.ringWaiters) if (w !== undefined) all.add(w);
+    for (const set of this.bySession.values()) for (const w of set) all.add(w);
+    return [...all];
   }
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ClosedError, PeersDisconnectionError } from "../../../src/core/errors.ts";
+import { newId, ownIdSequence } from "../../../src/core/ids.ts";
 import { Message } from "../../../src/core/message.ts";
 import { Inbox } from "../../../src/proxy/inbox.ts";
 import { WaitingCalls } from "../../../src/proxy/waiting-calls.ts";
@@ -72,6 +73,51 @@ void describe("WaitingCalls", () => {
     for (const w of waits) await w.done.catch((err: unknown) => errors.add(err));
     assert.equal(errors.size, 2);
     for (const err of errors) assert.ok(err instanceof ClosedError);
+    assert.equal(calls.empty, true);
+  });
+
+  void it("indexes calls on this process's own session ids the same way, in order, slot collisions included", async () => {
+    const calls = new WaitingCalls(new Inbox(10));
+    const own = newId();
+    // Two calls on the same id: the first is offered replies first.
+    const first = calls.add([{ sessionId: own }], undefined);
+    const second = calls.add([{ sessionId: own }], undefined);
+    // An own id whose counter is 4096 further on: the same slot of the proxy's index as `own`.
+    let later = newId();
+    while (ownIdSequence(later) - ownIdSequence(own) < 4096) later = newId();
+    assert.equal(ownIdSequence(later) - ownIdSequence(own), 4096);
+    const colliding = calls.add([{ sessionId: later }], undefined);
+    assert.equal(calls.offer(reply(later, "worker.0", "later")), true);
+    assert.equal(calls.offer(reply(own, "worker.0", "1st")), true);
+    // The first call has ended: a new call on the same id still comes after the one already waiting.
+    const third = calls.add([{ sessionId: own }], undefined);
+    assert.equal(calls.offer(reply(own, "worker.0", "2nd")), true);
+    assert.equal(calls.offer(reply(own, "worker.0", "3rd")), true);
+    assert.deepEqual(
+      (await first.done).map((m) => m.payload),
+      ["1st"],
+    );
+    assert.deepEqual(
+      (await second.done).map((m) => m.payload),
+      ["2nd"],
+    );
+    assert.deepEqual(
+      (await third.done).map((m) => m.payload),
+      ["3rd"],
+    );
+    assert.deepEqual(
+      (await colliding.done).map((m) => m.payload),
+      ["later"],
+    );
+    assert.equal(calls.empty, true);
+    assert.equal(calls.offer(reply(own)), false, "nobody waits any more");
+    // Gone peers and closing reach such calls too.
+    const gone = calls.add([{ sessionId: newId(), source: "worker.3" }], undefined);
+    const closing = calls.add([{ sessionId: newId() }], undefined);
+    calls.peerGone("worker.3", false);
+    await assert.rejects(gone.done, PeersDisconnectionError);
+    calls.failAll(() => new ClosedError("closed"));
+    await assert.rejects(closing.done, ClosedError);
     assert.equal(calls.empty, true);
   });
 });
