@@ -102,7 +102,10 @@ export class WaitingCalls {
     this.settled(w);
   };
 
-  /** Puts a call awaiting own session `id` in its ring slot; false when the slot is taken or the map has calls for it. */
+  /**
+   * Puts a call awaiting own session `id` in its ring slot; false when the slot is taken or the map already
+   * has calls on `id`.
+   */
   private putInRing(id: string, waiter: ReplyWaiter): boolean {
     const seq = ownIdSequence(id);
     if (seq < 0) return false;
@@ -138,7 +141,7 @@ export class WaitingCalls {
     for (const w of this.waiters()) w.fail(error());
   }
 
-  /** Every waiting call once, oldest first within the ring and within the map (ending one edits both). */
+  /** Every waiting call once, collected first: ending one edits the ring and the map. */
   private waiters(): ReplyWaiter[] {
     const all = new Set<ReplyWaiter>();
     if (this.inRing > 0) for (const w of this.ringWaiters) if (w !== undefined) all.add(w);
