@@ -629,16 +629,25 @@ export class Proxy implements AsyncDisposable {
   }
 
   /** Replies to `message` (to its source, same session). Resolves to the reply's session id list. */
-  async reply(message: Message, options: SessionReplyOptions = {}): Promise<string[]> {
-    this.assertOpen();
-    // A broadcast's destination is the component type: the reply's source must be this peer's own name.
-    return this.isend(rebase(message.reply(options), this.name));
+  reply(message: Message, options: SessionReplyOptions = {}): Promise<string[]> {
+    // Not an async function: isend's promise is the call's (one layer less on every reply).
+    try {
+      this.assertOpen();
+      // A broadcast's destination is the component type: the reply's source must be this peer's own name.
+      return this.isend(rebase(message.reply(options), this.name));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Forwards `message` to `destination` (same session). Resolves to the session id list. */
-  async forward(message: Message, destination: string, options: DeriveOptions = {}): Promise<string[]> {
-    this.assertOpen();
-    return this.isend(rebase(message.forward(destination, options), this.name));
+  forward(message: Message, destination: string, options: DeriveOptions = {}): Promise<string[]> {
+    try {
+      this.assertOpen();
+      return this.isend(rebase(message.forward(destination, options), this.name));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Leaves the group: unregisters, fails pending calls, closes sockets. Idempotent; never hangs. */
