@@ -4,17 +4,16 @@
  * @module
  */
 import { ownIdSequence } from "../core/ids.ts";
+import { OwnSessionRing } from "./own-session-ring.ts";
 
 /** One peer name, or a list after a broadcast. */
 export type Targets = string | readonly string[];
 
 // Sessions started here are indexed by their id's counter in a ring: every send remembers one, and hashing
 // a fresh id string into a Map cost about twice as much as the rest of the bookkeeping of a small send.
-// The ring keeps the counter, not the id string: an own id is known by its counter, and holding 131 072
-// recent id strings would keep each one alive long enough to be copied out of V8's young generation
-// (measured: a fifth of a small isend's garbage-collection time).
+// (The ring keeps counters, not id strings: holding 131 072 recent ids kept each one alive long enough to be
+// copied out of V8's young generation, most of a small isend's garbage-collection time.)
 const RING_BITS = 17;
-const RING_MASK = (1 << RING_BITS) - 1;
 // Sessions of other processes (replies, forwards) go to two map generations: when the newer one holds
 // this many the older one is dropped whole, so remembering stays O(1). Small, because a wait on such a
 // session follows its send closely, and each id held here is kept alive: with 50 000 per generation a
@@ -34,9 +33,7 @@ const GENERATION_SIZE = 4096;
  * ```
  */
 export class SessionTargets {
-  /** The counter of the session in each slot, or -1. */
-  private readonly ringSeqs = new Float64Array(RING_MASK + 1).fill(-1);
-  private readonly ringTargets: (Targets | undefined)[] = new Array<Targets | undefined>(RING_MASK + 1);
+  private readonly ring = new OwnSessionRing<Targets>(RING_BITS);
   private newer = new Map<string, Targets>();
   private older = new Map<string, Targets>();
 
@@ -44,9 +41,7 @@ export class SessionTargets {
   remember(id: string, targets: Targets): void {
     const seq = ownIdSequence(id);
     if (seq >= 0) {
-      const slot = seq & RING_MASK;
-      this.ringSeqs[slot] = seq;
-      this.ringTargets[slot] = targets;
+      this.ring.set(seq, targets);
       return;
     }
     this.newer.set(id, targets);
@@ -59,10 +54,7 @@ export class SessionTargets {
   /** The targets of session `id`, if remembered. */
   get(id: string): Targets | undefined {
     const seq = ownIdSequence(id);
-    if (seq >= 0) {
-      const slot = seq & RING_MASK;
-      return this.ringSeqs[slot] === seq ? this.ringTargets[slot] : undefined;
-    }
+    if (seq >= 0) return this.ring.get(seq);
     return this.newer.get(id) ?? this.older.get(id);
   }
 
@@ -70,11 +62,7 @@ export class SessionTargets {
   forget(id: string): void {
     const seq = ownIdSequence(id);
     if (seq >= 0) {
-      const slot = seq & RING_MASK;
-      if (this.ringSeqs[slot] === seq) {
-        this.ringSeqs[slot] = -1;
-        this.ringTargets[slot] = undefined;
-      }
+      this.ring.delete(seq);
       return;
     }
     this.newer.delete(id);

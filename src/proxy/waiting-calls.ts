@@ -6,11 +6,11 @@
 import { ownIdSequence } from "../core/ids.ts";
 import type { Message } from "../core/message.ts";
 import type { Inbox } from "./inbox.ts";
+import { OwnSessionRing } from "./own-session-ring.ts";
 import { ReplyWaiter, type Expectation } from "./reply-waiter.ts";
 
-/** Ring slots for calls awaiting a session of this process (more calls than this in flight use the map). */
-const RING_SIZE = 4096;
-const RING_MASK = RING_SIZE - 1;
+/** Ring slots (2^n) for calls awaiting a session of this process (more calls in flight use the map). */
+const RING_BITS = 12;
 
 /**
  * Waiting calls by session id.
@@ -26,9 +26,7 @@ export class WaitingCalls {
   // A call awaiting one session this process started (send, the usual case) sits in a ring slot chosen by
   // the session id's counter: no string hashing and no Set per call. Every other call, and one whose
   // slot is taken, is indexed in the map by session id.
-  private readonly ringSeqs = new Float64Array(RING_SIZE).fill(-1);
-  private readonly ringWaiters: (ReplyWaiter | undefined)[] = new Array<ReplyWaiter | undefined>(RING_SIZE);
-  private inRing = 0;
+  private readonly ring = new OwnSessionRing<ReplyWaiter>(RING_BITS);
   private readonly bySession = new Map<string, Set<ReplyWaiter>>();
 
   /** @param settled called for each call once it has ended (replies in, failed or timed out). */
@@ -39,18 +37,14 @@ export class WaitingCalls {
 
   /** Whether no call waits. */
   get empty(): boolean {
-    return this.inRing === 0 && this.bySession.size === 0;
+    return this.ring.size === 0 && this.bySession.size === 0;
   }
 
   /** Hands `message` to the first waiting call it answers; false when none takes it. */
   offer(message: Message): boolean {
-    if (this.inRing > 0) {
+    if (this.ring.size > 0) {
       const seq = ownIdSequence(message.sessionId);
-      if (seq >= 0) {
-        const slot = seq & RING_MASK;
-        const w = this.ringWaiters[slot];
-        if (w !== undefined && this.ringSeqs[slot] === seq && w.offer(message)) return true;
-      }
+      if (seq >= 0 && this.ring.get(seq)?.offer(message) === true) return true;
     }
     // (No lookup while no call waits: hashing each fresh session id costs more than the rest of a receive.)
     const set = this.bySession.size === 0 ? undefined : this.bySession.get(message.sessionId);
@@ -109,26 +103,15 @@ export class WaitingCalls {
   private putInRing(id: string, waiter: ReplyWaiter): boolean {
     const seq = ownIdSequence(id);
     if (seq < 0) return false;
-    const slot = seq & RING_MASK;
     // A call already waiting on this id in the map came first and must be offered replies first.
-    if (this.ringWaiters[slot] !== undefined || (this.bySession.size > 0 && this.bySession.has(id)))
-      return false;
-    this.ringSeqs[slot] = seq;
-    this.ringWaiters[slot] = waiter;
-    this.inRing++;
-    return true;
+    if (this.bySession.size > 0 && this.bySession.has(id)) return false;
+    return this.ring.setIfFree(seq, waiter);
   }
 
   /** Removes `waiter` from the ring slot of `id`; false when it is not there. */
   private takeFromRing(id: string, waiter: ReplyWaiter): boolean {
     const seq = ownIdSequence(id);
-    if (seq < 0) return false;
-    const slot = seq & RING_MASK;
-    if (this.ringWaiters[slot] !== waiter) return false;
-    this.ringWaiters[slot] = undefined;
-    this.ringSeqs[slot] = -1;
-    this.inRing--;
-    return true;
+    return seq >= 0 && this.ring.delete(seq, waiter);
   }
 
   /** Peer `name` is gone: calls awaiting it end (`drop`: they resolve without its replies instead of failing). */
@@ -144,7 +127,7 @@ export class WaitingCalls {
   /** Every waiting call once, collected first: ending one edits the ring and the map. */
   private waiters(): ReplyWaiter[] {
     const all = new Set<ReplyWaiter>();
-    if (this.inRing > 0) for (const w of this.ringWaiters) if (w !== undefined) all.add(w);
+    for (const w of this.ring.values()) all.add(w);
     for (const set of this.bySession.values()) for (const w of set) all.add(w);
     return [...all];
   }
