@@ -2,7 +2,9 @@
  * The one read loop of a ZeroMQ socket (zeromq.js allows a single pending `receive()` per socket).
  * @module
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Readable } from "zeromq";
+import { TurnBudget } from "./turn-budget.ts";
 
 /**
  * Handler of one received multipart message. Returning a promise pauses reading until it settles.
@@ -71,7 +73,7 @@ export async function readLoop(
   let misses = 0; // unchecked receives that found nothing, since the last stream
   let run = 0; // messages taken without the check in a row
   let waitsLeft = 0; // waiting receives to do before the next unchecked one
-  let sinceTurn = 0; // messages taken without the check since the event loop last ran
+  const turns = new TurnBudget(RECEIVES_PER_TURN); // messages taken without the check since the last turn
   while (!socket.closed) {
     let frames: Buffer[];
     if (adaptive && unchecked !== (waitsLeft === 0)) {
@@ -82,10 +84,7 @@ export async function readLoop(
       frames = await socket.receive();
       if (unchecked) {
         if (++run >= STREAM_RUN) misses = 0;
-        if (++sinceTurn >= RECEIVES_PER_TURN) {
-          sinceTurn = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
+        if (turns.spend()) await nextTurn();
       } else if (waitsLeft > 0) waitsLeft--;
     } catch (err) {
       if (socket.closed) return;

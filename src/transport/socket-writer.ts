@@ -3,8 +3,10 @@
  * fails with EBUSY), so every send to a socket goes through its `SocketWriter` queue.
  * @module
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Writable } from "zeromq";
 import { ClosedError, DriverSendError } from "../core/errors.ts";
+import { TurnBudget } from "./turn-budget.ts";
 
 /**
  * Frames accepted by a ZeroMQ send.
@@ -78,7 +80,7 @@ export class SocketWriter {
   private readonly waitForRoomMs: number | undefined;
   /** The frames of the send in progress on the idle path (to retry it if the queue was full). */
   private aloneFrames: Frames = [];
-  private sendsThisTurn = 0;
+  private readonly turns = new TurnBudget(SENDS_PER_TURN);
 
   constructor(
     private readonly socket: Writable & { closed: boolean },
@@ -108,9 +110,7 @@ export class SocketWriter {
       this.sending = true;
       this.aloneFrames = frames;
       if (this.turnDue()) {
-        return new Promise<void>((resolve) => setImmediate(resolve))
-          .then(this.sendAloneNow)
-          .then(this.sentAlone, this.failedAlone);
+        return nextTurn().then(this.sendAloneNow).then(this.sentAlone, this.failedAlone);
       }
       return this.sendAloneNow().then(this.sentAlone, this.failedAlone);
     }
@@ -134,9 +134,7 @@ export class SocketWriter {
    * reads must still run now and then during a long run of sends.
    */
   private turnDue(): boolean {
-    if (this.waitForRoomMs === undefined || ++this.sendsThisTurn < SENDS_PER_TURN) return false;
-    this.sendsThisTurn = 0;
-    return true;
+    return this.waitForRoomMs !== undefined && this.turns.spend();
   }
 
   /** Hands the idle path's message to ZeroMQ. */
@@ -189,7 +187,7 @@ export class SocketWriter {
 
   /** Sends `frames`, and with waitForRoomMs waits for room only if the queue is full. */
   private async sendQueued(frames: Frames): Promise<void> {
-    if (this.turnDue()) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.turnDue()) await nextTurn();
     try {
       await this.socket.send(frames as (Uint8Array | string)[]);
     } catch (err) {
