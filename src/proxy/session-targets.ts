@@ -11,8 +11,6 @@ export type Targets = string | readonly string[];
 
 // Sessions started here are indexed by their id's counter in a ring: every send remembers one, and hashing
 // a fresh id string into a Map cost about twice as much as the rest of the bookkeeping of a small send.
-// (The ring keeps counters, not id strings: holding 131 072 recent ids kept each one alive long enough to be
-// copied out of V8's young generation, most of a small isend's garbage-collection time.)
 const RING_BITS = 17;
 // Sessions of other processes (replies, forwards) go to two map generations: when the newer one holds
 // this many the older one is dropped whole, so remembering stays O(1). Small, because a wait on such a
