@@ -16,31 +16,21 @@ import { Packr, addExtension } from "msgpackr";
 import { DecodeError, EncodeError } from "./errors.ts";
 import { readHead, unpackInlineTypedArray } from "./head-reader.ts";
 import { TYPED_ARRAY_EXT, writeHead } from "./head-writer.ts";
+import { SessionMessage, type Message } from "./message.ts";
 import {
-  Message,
-  NotificationSessionStage,
-  SessionMessage,
-  SessionType,
-  TaskSessionStage,
-  type SessionStage,
-} from "./message.ts";
+  FLAG_SESSION,
+  LEGACY_WIRE_VERSION,
+  WIRE_VERSION,
+  checkFields,
+  headerOf,
+  messageOf,
+  sessionStageCode,
+  sessionTypeCode,
+  type WireHeader,
+} from "./wire-header.ts";
 
-/**
- * Version of the wire format written in every header.
- * @example
- * ```ts
- * decodeHeader(encodeMessage(msg)[0]).version === WIRE_VERSION; // true
- * ```
- */
-export const WIRE_VERSION = 2;
-/**
- * The previous wire version (header frame, body frame, attachments), still accepted by the decoder.
- * @example
- * ```ts
- * const isLegacy = decodeHeader(frames[0]).version === LEGACY_WIRE_VERSION; // a sender still on version 1
- * ```
- */
-export const LEGACY_WIRE_VERSION = 1;
+export { FLAG_SESSION, LEGACY_WIRE_VERSION, WIRE_VERSION, type WireHeader } from "./wire-header.ts";
+
 /**
  * msgpack ext type of an attachment reference inside the body.
  * @example
@@ -86,15 +76,6 @@ export const DEFAULT_MAX_FRAMES = 65_536;
 export const DEFAULT_ATTACHMENT_THRESHOLD = 1024;
 /** Nesting deeper than this is refused (it is almost always a cycle). */
 const MAX_DEPTH = 256;
-
-/**
- * Header flag: the message is a {@link SessionMessage}.
- * @example
- * ```ts
- * const isSession = (decodeHeader(frames[0]).flags & FLAG_SESSION) !== 0;
- * ```
- */
-export const FLAG_SESSION = 1;
 
 /**
  * Limits and thresholds of the codec.
@@ -515,75 +496,6 @@ export function encodeMessage(message: Message, options: CodecOptions = {}): Uin
   return attachments;
 }
 
-/**
- * Decoded header fields (see docs/wire-protocol.md).
- * @example
- * ```ts
- * const header: WireHeader = decodeHeader(frames[0]);
- * console.log(header.tag, header.source); // routing facts without decoding the payload
- * ```
- */
-export interface WireHeader {
-  version: number;
-  flags: number;
-  tag: string;
-  source: string;
-  destination: string;
-  sessionId: string;
-  messageId: string;
-  sessionType: SessionType | null;
-  sessionStage: SessionStage | null;
-  attachmentCount: number;
-}
-
-// Session type and stage travel as small integers (a string name is accepted too, so a foreign client
-// may send either): the names would take 17 bytes of a small message, enough to push it past the size
-// under which ZeroMQ copies a frame instead of releasing it later from its I/O thread.
-const SESSION_TYPES: readonly SessionType[] = [SessionType.TASK, SessionType.NOTIFICATION];
-const SESSION_STAGES: Record<SessionType, readonly SessionStage[]> = {
-  task: [TaskSessionStage.REQUEST, TaskSessionStage.RECEIVE, TaskSessionStage.COMPLETE],
-  notification: [NotificationSessionStage.REQUEST, NotificationSessionStage.RECEIVE],
-};
-
-/** A header value for an error message: strings quoted, numbers as they are, anything else by its type. */
-function describeWireValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number") return String(value);
-  return value === null ? "nil" : `a value of type ${typeof value}`;
-}
-
-function sessionTypeCode(type: SessionType): number {
-  return SESSION_TYPES.indexOf(type);
-}
-
-function sessionStageCode(type: SessionType, stage: SessionStage): number {
-  return SESSION_STAGES[type].indexOf(stage);
-}
-
-/** The entry of `names` that a header value stands for: its index there, or the name itself. */
-function fromCodeOrName<T extends string>(value: unknown, names: readonly T[]): T | undefined {
-  if (typeof value === "number") return names[value];
-  if (typeof value === "string" && (names as readonly string[]).includes(value)) return value as T;
-  return undefined;
-}
-
-function sessionTypeFromWire(value: unknown): SessionType {
-  const type = fromCodeOrName(value, SESSION_TYPES);
-  if (type !== undefined) return type;
-  throw new DecodeError(
-    `session message header has session type ${describeWireValue(value)}; expected 0 ("task") or 1 ("notification")`,
-  );
-}
-
-function sessionStageFromWire(type: SessionType, value: unknown): SessionStage {
-  const stages = SESSION_STAGES[type];
-  const stage = fromCodeOrName(value, stages);
-  if (stage !== undefined) return stage;
-  throw new DecodeError(
-    `session message header has stage ${describeWireValue(value)}, which is not a stage of a ${type} session (${stages.map((x, i) => `${i} = "${x}"`).join(", ")})`,
-  );
-}
-
 /** Number of elements of the msgpack array `frame` starts with, or -1 when it does not start with one. */
 function leadingArrayLength(frame: Uint8Array): number {
   const b = frame[0];
@@ -597,55 +509,6 @@ function leadingArrayLength(frame: Uint8Array): number {
     );
   }
   return -1;
-}
-
-/** Checks the ten header fields at the start of `h` (both wire versions share them). */
-function checkHeader(h: readonly unknown[], expectedVersion: number): WireHeader {
-  const version = h[0];
-  const flags = h[1];
-  const tag = h[2];
-  const source = h[3];
-  const destination = h[4];
-  const sessionId = h[5];
-  const messageId = h[6];
-  const sessionType = h[7];
-  const sessionStage = h[8];
-  const count = h[9];
-  if (version !== expectedVersion) {
-    throw new DecodeError(
-      `wire version ${String(version)} is not supported here (this weft speaks ${WIRE_VERSION} and reads ${LEGACY_WIRE_VERSION}; ` +
-        `a version ${LEGACY_WIRE_VERSION} header has 10 fields, a version ${WIRE_VERSION} one 11)`,
-    );
-  }
-  if (typeof flags !== "number" || !Number.isInteger(flags))
-    throw new DecodeError("header flags are not an integer");
-  if (typeof tag !== "string") throw new DecodeError("header field tag is not a string");
-  if (typeof source !== "string") throw new DecodeError("header field source is not a string");
-  if (typeof destination !== "string") throw new DecodeError("header field destination is not a string");
-  if (typeof sessionId !== "string") throw new DecodeError("header field sessionId is not a string");
-  if (typeof messageId !== "string") throw new DecodeError("header field messageId is not a string");
-  const session = (flags & FLAG_SESSION) !== 0;
-  let type: SessionType | null = null;
-  let stage: SessionStage | null = null;
-  if (session) {
-    type = sessionTypeFromWire(sessionType);
-    stage = sessionStageFromWire(type, sessionStage);
-  }
-  if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-    throw new DecodeError("header attachment count is not a non-negative integer");
-  }
-  return {
-    version,
-    flags,
-    tag,
-    source,
-    destination,
-    sessionId,
-    messageId,
-    sessionType: type,
-    sessionStage: stage,
-    attachmentCount: count,
-  };
 }
 
 /**
@@ -674,7 +537,7 @@ export function decodeHeader(frame: Uint8Array | undefined): WireHeader {
     skippingAttachments = previous;
   }
   if (!Array.isArray(h) || h.length !== length) throw new DecodeError("header is not a msgpack array");
-  return checkHeader(h, length === 10 ? LEGACY_WIRE_VERSION : WIRE_VERSION);
+  return headerOf(h, checkFields(h, length === 10 ? LEGACY_WIRE_VERSION : WIRE_VERSION));
 }
 
 /** Empty attachment list shared by single-frame messages. */
@@ -682,34 +545,6 @@ const NO_FRAMES: readonly Uint8Array[] = [];
 
 /** Decodes a payload that has no attachment frames. */
 const unpackAlone = (bytes: Uint8Array): unknown => unpackValue(bytes, NO_FRAMES);
-
-/** A decoded message from its checked header and payload. */
-function buildMessage(header: WireHeader, payload: unknown): Message {
-  if (header.sessionType === null) {
-    return new Message({
-      tag: header.tag,
-      source: header.source,
-      destination: header.destination,
-      payload,
-      sessionId: header.sessionId,
-      messageId: header.messageId,
-    });
-  }
-  try {
-    return new SessionMessage({
-      tag: header.tag,
-      source: header.source,
-      destination: header.destination,
-      payload,
-      sessionId: header.sessionId,
-      messageId: header.messageId,
-      sessionType: header.sessionType,
-      sessionStage: header.sessionStage as SessionStage,
-    });
-  } catch (err) {
-    throw new DecodeError(`invalid session fields: ${(err as Error).message}`, { cause: err });
-  }
-}
 
 /**
  * Decodes frames made by {@link encodeMessage} (wire version 2) or by a version 1 encoder (header frame,
@@ -746,13 +581,11 @@ export function decodeMessage(frames: readonly Uint8Array[], options: CodecOptio
     (n === 1 ? readHead(first, unpackAlone) : undefined) ??
     unpackValue(first, n === 1 ? NO_FRAMES : frames.slice(1));
   if (!Array.isArray(h) || h.length !== 11) throw new DecodeError("first frame is not a msgpack array");
-  const header = checkHeader(h, WIRE_VERSION);
-  if (header.attachmentCount !== n - 1) {
-    throw new DecodeError(
-      `header announces ${header.attachmentCount} attachments but ${n - 1} frames follow`,
-    );
+  const type = checkFields(h, WIRE_VERSION);
+  if (h[9] !== n - 1) {
+    throw new DecodeError(`header announces ${String(h[9])} attachments but ${n - 1} frames follow`);
   }
-  return buildMessage(header, h[10]);
+  return messageOf(h, type, h[10]);
 }
 
 /** Version 1: `[header (10 fields), body, ...attachments]`. */
@@ -760,11 +593,14 @@ function decodeLegacy(frames: readonly Uint8Array[]): Message {
   if (frames.length < 2) {
     throw new DecodeError(`a version 1 message has at least 2 frames; this one has ${frames.length}`);
   }
-  const header = decodeHeader(frames[0]);
-  if (header.attachmentCount !== frames.length - 2) {
+  // A version 1 header holds no attachment references: one there is an error (not skipped).
+  const h = unpackSmall(frames[0] as Uint8Array);
+  if (!Array.isArray(h) || h.length !== 10) throw new DecodeError("header is not a msgpack array");
+  const type = checkFields(h, LEGACY_WIRE_VERSION);
+  if (h[9] !== frames.length - 2) {
     throw new DecodeError(
-      `header announces ${header.attachmentCount} attachments but ${frames.length - 2} frames follow`,
+      `header announces ${String(h[9])} attachments but ${frames.length - 2} frames follow`,
     );
   }
-  return buildMessage(header, unpackValue(frames[1] as Uint8Array, frames.slice(2)));
+  return messageOf(h, type, unpackValue(frames[1] as Uint8Array, frames.slice(2)));
 }

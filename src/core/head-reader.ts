@@ -17,9 +17,9 @@ import { INLINE_TYPED_ARRAYS, TYPED_ARRAY_EXT } from "./head-writer.ts";
 const INLINE_ARRAY_BUFFER = 16;
 const INLINE_DATA_VIEW = 17;
 
-/** A copy of `data` from `start` in a new ArrayBuffer (Buffer#slice would share memory instead). */
-function copyFrom(data: Uint8Array, start: number): ArrayBuffer {
-  return Uint8Array.prototype.slice.call(data, start).buffer as ArrayBuffer;
+/** A copy of `length` bytes of `data` from `start` in a new ArrayBuffer (Buffer#slice would share memory). */
+function copyOf(data: Uint8Array, start: number, length: number): ArrayBuffer {
+  return Uint8Array.prototype.slice.call(data, start, start + length).buffer as ArrayBuffer;
 }
 
 /**
@@ -33,19 +33,25 @@ function copyFrom(data: Uint8Array, start: number): ArrayBuffer {
  * ```
  */
 export function unpackInlineTypedArray(data: Uint8Array): unknown {
-  const code = data[0];
-  const offset = data.byteOffset + 1;
-  const length = data.byteLength - 1;
-  if (code === INLINE_ARRAY_BUFFER) return copyFrom(data, 1);
-  if (code === INLINE_DATA_VIEW) return new DataView(data.buffer, offset, length);
+  return inlineTypedArray(data, 0, data.byteLength);
+}
+
+/** {@link unpackInlineTypedArray} of the `size` bytes of `b` from `start`, without a view on them first. */
+function inlineTypedArray(b: Uint8Array, start: number, size: number): unknown {
+  const code = b[start];
+  const offset = b.byteOffset + start + 1;
+  const length = size - 1;
+  if (code === INLINE_ARRAY_BUFFER) return copyOf(b, start + 1, length);
+  if (code === INLINE_DATA_VIEW) return new DataView(b.buffer, offset, length);
   const Kind = code === undefined ? undefined : INLINE_TYPED_ARRAYS[code];
   if (Kind === undefined) throw new DecodeError(`inline typed array has unknown type code ${String(code)}`);
-  const size = Kind.BYTES_PER_ELEMENT;
-  if (length % size !== 0) {
-    throw new DecodeError(`inline ${Kind.name} has ${length} bytes, not a multiple of ${size}`);
+  const bytesPerElement = Kind.BYTES_PER_ELEMENT;
+  if (length % bytesPerElement !== 0) {
+    throw new DecodeError(`inline ${Kind.name} has ${length} bytes, not a multiple of ${bytesPerElement}`);
   }
-  if (offset % size === 0) return new Kind(data.buffer as ArrayBuffer, offset, length / size);
-  return new Kind(copyFrom(data, 1));
+  if (offset % bytesPerElement === 0)
+    return new Kind(b.buffer as ArrayBuffer, offset, length / bytesPerElement);
+  return new Kind(copyOf(b, start + 1, length));
 }
 
 /**
@@ -110,6 +116,41 @@ function shortAscii(b: Uint8Array, p: number, n: number): string {
   }
 }
 
+/**
+ * The last string read in one header field, with its bytes. A component hears from few peers about few
+ * tags, so the tag, source and destination of a message are nearly always those of an earlier one: giving
+ * back the same string avoids making a new one, and lets the maps keyed by it (peers, handlers) use the
+ * hash the string already holds instead of hashing a fresh copy.
+ */
+class RepeatedString {
+  private readonly bytes = new Uint8Array(MAX_REPEATED_BYTES);
+  private length = -1;
+  private text = "";
+
+  /** The ASCII string of the `n` bytes of `b` at `p` (all below 0x80, checked by the caller). */
+  read(b: Uint8Array, p: number, n: number): string {
+    const bytes = this.bytes;
+    if (n === this.length) {
+      let i = 0;
+      while (i < n && bytes[i] === b[p + i]) i++;
+      if (i === n) return this.text;
+    }
+    const text = shortAscii(b, p, n);
+    if (n <= MAX_REPEATED_BYTES) {
+      for (let i = 0; i < n; i++) bytes[i] = b[p + i]!;
+      this.length = n;
+      this.text = text;
+    }
+    return text;
+  }
+}
+
+/** Longest header string kept by a {@link RepeatedString}. */
+const MAX_REPEATED_BYTES = 64;
+const lastTag = new RepeatedString();
+const lastSource = new RepeatedString();
+const lastDestination = new RepeatedString();
+
 /** A cursor over one frame; every read answers `undefined` (or -1) where the usual encoding ends. */
 class In {
   pos = 0;
@@ -160,19 +201,19 @@ class In {
   }
 
   /** An all-ASCII string of `n` bytes, or undefined (non-ASCII text, or past the end). */
-  ascii(n: number): string | undefined {
+  ascii(n: number, last?: RepeatedString): string | undefined {
     const b = this.b;
     const p = this.pos;
     if (n < 0 || p + n > b.length) return undefined;
     for (let i = 0; i < n; i++) if ((b[p + i] as number) >= 0x80) return undefined;
     this.pos = p + n;
-    return shortAscii(b, p, n);
+    return last === undefined ? shortAscii(b, p, n) : last.read(b, p, n);
   }
 
   /** A header string: only the all-ASCII ones are read here. */
-  str(): string | undefined {
+  str(last?: RepeatedString): string | undefined {
     const t = this.b[this.pos++];
-    return t === undefined ? undefined : this.ascii(this.strLength(t));
+    return t === undefined ? undefined : this.ascii(this.strLength(t), last);
   }
 
   /** A DataView at a `size`-byte field at the cursor (the cursor moves past it), or undefined past the end. */
@@ -233,7 +274,7 @@ function simplePayload(input: In): unknown {
       if (n < 1 || b[input.pos] !== TYPED_ARRAY_EXT || input.pos + 1 + n > b.length) return OTHER;
       const start = input.pos + 1;
       input.pos = start + n;
-      return unpackInlineTypedArray(b.subarray(start, start + n));
+      return inlineTypedArray(b, start, n);
     }
     default:
       return OTHER;
@@ -259,9 +300,9 @@ export function readHead(
   input.pos = 1;
   const version = input.fixint();
   const flags = input.fixint();
-  const tag = input.str();
-  const source = input.str();
-  const destination = input.str();
+  const tag = input.str(lastTag);
+  const source = input.str(lastSource);
+  const destination = input.str(lastDestination);
   const sessionId = input.str();
   const messageId = input.str();
   const typeCode = input.code();

@@ -84,6 +84,21 @@ void describe("readHead", () => {
     }
   });
 
+  void it("reads each tag, source and destination right when they repeat, change by one byte or grow long", () => {
+    // Consecutive frames whose names have the same length and differ in one byte at each place, then
+    // names repeated, then names too long to be kept: every one must decode as msgpackr decodes it.
+    const names = ["actor.3", "bctor.3", "actor.4", "actor.4", "actor.3", "a".repeat(64), "a".repeat(65)];
+    names.push("a".repeat(65), "b".repeat(65), "a".repeat(64), "", "actor.3");
+    for (const [i, name] of names.entries()) {
+      const other = names[(i + 3) % names.length] as string;
+      const frame = frameOf([2, 0, name, other, name, "s", "m", null, null, 0], i);
+      const { fields } = read(frame);
+      assert.deepEqual(fields, packr.unpack(frame), `frame ${i}`);
+      assert.equal(fields?.[2], name, `tag of frame ${i}`);
+      assert.equal(fields?.[3], other, `source of frame ${i}`);
+    }
+  });
+
   void it("declines frames outside the usual encoding, which then decode through msgpackr", () => {
     const declined = [
       frameOf([2, 1, "état", "a", "b", "s", "m", 0, 0, 0], 1), // non-ASCII header string
