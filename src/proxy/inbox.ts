@@ -124,6 +124,38 @@ export class Inbox {
     return new Promise((resolve) => this.addTaker(resolve, true));
   }
 
+  /**
+   * The messages as they come, as an async iterator: it ends once the inbox is closed and drained, or
+   * when `signal` aborts. A plain iterator rather than an async generator: one promise per message
+   * instead of a generator's several.
+   * @example
+   * ```ts
+   * for await (const message of inbox.messages(AbortSignal.timeout(1000))) handle(message);
+   * ```
+   */
+  messages(signal?: AbortSignal): AsyncIterableIterator<Message> {
+    let finished = false;
+    const end = (): IteratorResult<Message> => {
+      finished = true;
+      return { done: true, value: undefined };
+    };
+    const step = (m: Message | undefined): IteratorResult<Message> =>
+      m === undefined ? end() : { done: false, value: m };
+    return {
+      next: () => {
+        if (finished || (this.closed && this.size === 0)) return Promise.resolve(end());
+        if (signal === undefined) return this.nextResult();
+        const ready = signal.aborted ? undefined : this.poll();
+        if (ready !== undefined) return Promise.resolve({ done: false, value: ready });
+        return this.shift(signal).then(step);
+      },
+      return: () => Promise.resolve(end()),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
   private addTaker(taker: Taker | ResultTaker, takesResult: boolean): void {
     this.takers.push(taker);
     this.takesResult.push(takesResult);

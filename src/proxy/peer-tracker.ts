@@ -3,7 +3,7 @@
  * rejoins or is forgotten. Fed by the registry's membership events and the driver's disconnect hints.
  * @module
  */
-import { InformationUncompletedError } from "../core/errors.ts";
+import { ClosedError, InformationUncompletedError, PeersRejoinTimeout } from "../core/errors.ts";
 import type { LoggerLike } from "../core/logger.ts";
 import type { MemberInfo, MembershipEvent, Registry } from "../discovery/registry.ts";
 import type { DriverPeerEvent, ZmqDriver } from "../transport/driver.ts";
@@ -62,6 +62,8 @@ type TrackerOptions = Pick<
   | "maxRetries"
   | "retryIntervalBaseMs"
   | "peersCatchLifetimeMs"
+  | "minimalPeers"
+  | "timeoutForMinimalPeerNumberMs"
 >;
 
 /**
@@ -133,6 +135,32 @@ export class PeerTracker {
       `${this.opts.componentName} could not find every expected peer in group "${this.opts.groupName}" after ${this.opts.maxRetries} retries ` +
         `(missing ${this.missing().join("; ")}); start the missing components or raise maxRetries / retryIntervalBaseMs`,
     );
+  }
+
+  /** How many live peers of `type` a send to that type needs (`minimalPeers`); 0: none. */
+  minimalFor(type: string): number {
+    const m = this.opts.minimalPeers;
+    return typeof m === "number" ? m : (m[type] ?? 0);
+  }
+
+  /**
+   * Resolves once `type` has its `minimalPeers` live peers; PeersRejoinTimeout after
+   * `timeoutForMinimalPeerNumberMs`, ClosedError when the tracker closes meanwhile.
+   */
+  async waitForMinimalPeers(type: string): Promise<void> {
+    const need = this.minimalFor(type);
+    if (need <= 0) return;
+    const deadline = Date.now() + this.opts.timeoutForMinimalPeerNumberMs;
+    while ((this.liveNames()[type]?.length ?? 0) < need) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new PeersRejoinTimeout(
+          `only ${this.liveNames()[type]?.length ?? 0} ${type} peers alive, ${need} required (minimalPeers), after ${this.opts.timeoutForMinimalPeerNumberMs} ms`,
+        );
+      }
+      await this.waitForChange(left);
+      if (this.closed) throw new ClosedError(`proxy ${this.opts.componentName} is closed; create a new one`);
+    }
   }
 
   /** Resolves after `ms`, or earlier when a peer joins or leaves (or the tracker closes). */

@@ -5,13 +5,7 @@
 import { hostname } from "node:os";
 import { splitMessages } from "../core/batch.ts";
 import { decodeMessage, encodeMessage } from "../core/codec.ts";
-import {
-  ClosedError,
-  PeersDisconnectionError,
-  PeersRejoinTimeout,
-  TimeoutError,
-  UnknownPeerError,
-} from "../core/errors.ts";
+import { ClosedError, PeersDisconnectionError, TimeoutError, UnknownPeerError } from "../core/errors.ts";
 import { newId, randomToken } from "../core/ids.ts";
 import { InternalLogger, type LoggerLike } from "../core/logger.ts";
 import {
@@ -29,6 +23,7 @@ import { Inbox } from "./inbox.ts";
 import { resolveProxyOptions, type ProxyOptions, type ResolvedProxyOptions } from "./options.ts";
 import { PeerTracker, type PeerState } from "./peer-tracker.ts";
 import { RejoinCache } from "./rejoin-cache.ts";
+import { ReplyWaitClock, type ReplyWaitListener } from "./reply-wait-clock.ts";
 import type { Expectation, ReplyWaiter } from "./reply-waiter.ts";
 import { SessionTargets } from "./session-targets.ts";
 import { WaitingCalls } from "./waiting-calls.ts";
@@ -79,9 +74,8 @@ export class Proxy implements AsyncDisposable {
   private readonly sessionTargets = new SessionTargets();
   private readonly cache: RejoinCache;
   private stopWatch: (() => void) | undefined;
-  /** Listeners of ended reply waits (see onReplyWait), and when each waiting call began. */
-  private readonly replyWaitListeners: ((seconds: number) => void)[] = [];
-  private readonly waitStarts = new WeakMap<ReplyWaiter, number>();
+  /** Times the waiting calls for the listeners of onReplyWait. */
+  private readonly replyWaitClock = new ReplyWaitClock();
   private forgetTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stats: ProxyStats = {
@@ -143,7 +137,7 @@ export class Proxy implements AsyncDisposable {
   }
   /** A snapshot of the proxy's counters. */
   getStats(): ProxyStats {
-    return { ...this.stats, dropped: this.cache.dropped, decodeErrors: this.stats.decodeErrors };
+    return { ...this.stats, dropped: this.cache.dropped, cached: this.cache.total };
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -176,16 +170,11 @@ export class Proxy implements AsyncDisposable {
     this.stopWatch = this.registry.watch(this.groupName, (e) => this.tracker.onMembership(e));
     await this.tracker.waitForExpectedPeers();
     const expectedNames = Object.values(this.tracker.liveNames()).flat();
-    const signal = AbortSignal.timeout(this.opts.handshakeTimeoutMs);
-    try {
-      await this.driver.waitBroadcastReady(expectedNames, signal);
-    } catch (err) {
-      if (!signal.aborted) throw err;
-      const missing = expectedNames.filter((n) => !this.driver.isBroadcastReady(n));
+    const missing = await this.driver.broadcastReadyWithin(expectedNames, this.opts.handshakeTimeoutMs);
+    if (missing.length > 0) {
       throw new PeersDisconnectionError(
         `peers ${missing.join(", ")} were discovered but did not complete the handshake within ${this.opts.handshakeTimeoutMs} ms; ` +
           "check that they can reach this component's address (firewall, CURVE keys)",
-        { cause: err },
       );
     }
     this.forgetTimer = setInterval(
@@ -198,7 +187,6 @@ export class Proxy implements AsyncDisposable {
   /** A peer (re)connected: what was cached for it while it was away goes first, in order. */
   private sendCached(name: string): void {
     const cached = this.cache.take(name);
-    this.stats.cached -= cached.length;
     for (const msg of cached)
       this.transmit(msg).catch((err: unknown) =>
         this.log.warn(`cached message to ${name} lost: ${String(err)}`),
@@ -213,7 +201,6 @@ export class Proxy implements AsyncDisposable {
   /** Failed peer `name` was forgotten: so is what was cached for it. */
   private dropCache(name: string): void {
     const lost = this.cache.forget(name);
-    this.stats.cached -= lost;
     if (lost > 0) this.log.warn(`forgot ${name} after peersCatchLifetimeMs; dropped ${lost} cached messages`);
   }
 
@@ -245,41 +232,13 @@ export class Proxy implements AsyncDisposable {
 
   /** A waiting call for `expectations`; awaited peers that are already gone end it at once. */
   private addWaiter(expectations: Expectation[], timeoutMs: number | undefined): ReplyWaiter {
-    const start = this.replyWaitListeners.length === 0 ? 0 : performance.now();
+    const start = this.replyWaitClock.start();
     const waiter = this.calls.add(expectations, timeoutMs ?? this.opts.defaultTimeoutMs);
-    if (start !== 0) {
-      // A call settled at once (its replies were in the inbox already) waited for nothing.
-      if (waiter.settled) for (const listener of this.replyWaitListeners) listener(0);
-      else this.waitStarts.set(waiter, start);
-    }
+    this.replyWaitClock.began(waiter, start);
     for (const source of waiter.sources()) {
       if (this.tracker.drainedFailure(source)) waiter.peerGone(source, this.opts.enableRejoin);
     }
     return waiter;
-  }
-
-  /** One expectation per session id, naming the peer its reply must come from when that is known. */
-  private expectationsFor(sessionIds: readonly string[]): Expectation[] {
-    if (sessionIds.length === 1) {
-      // The common case (send, reply): one session, at most one target, without the per-id bookkeeping.
-      const id = sessionIds[0] as string;
-      const known = this.sessionTargets.get(id);
-      const source = typeof known === "string" ? known : known?.[0];
-      return [source === undefined ? { sessionId: id } : { sessionId: id, source }];
-    }
-    const expectations: Expectation[] = [];
-    const perId = new Map<string, string[]>();
-    for (const id of sessionIds) {
-      let targets = perId.get(id);
-      if (targets === undefined) {
-        const known = this.sessionTargets.get(id);
-        targets = known === undefined ? [] : typeof known === "string" ? [known] : [...known];
-      }
-      perId.set(id, targets);
-      const source = targets.shift();
-      expectations.push(source === undefined ? { sessionId: id } : { sessionId: id, source });
-    }
-    return expectations;
   }
 
   /**
@@ -290,7 +249,7 @@ export class Proxy implements AsyncDisposable {
     try {
       this.assertOpen();
       // The targets of these sessions are forgotten when the wait ends (see waitEnded).
-      return this.addWaiter(this.expectationsFor(sessionIds), options.timeoutMs).done;
+      return this.addWaiter(this.sessionTargets.expectations(sessionIds), options.timeoutMs).done;
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -299,11 +258,7 @@ export class Proxy implements AsyncDisposable {
   /** A waiting call ended: the targets of its sessions are no longer needed; listeners learn its wait. */
   private readonly waitEnded = (waiter: ReplyWaiter): void => {
     for (const id of waiter.awaitedIds) this.sessionTargets.forget(id);
-    if (this.replyWaitListeners.length === 0) return;
-    const start = this.waitStarts.get(waiter);
-    if (start === undefined) return;
-    const seconds = (performance.now() - start) / 1000;
-    for (const listener of this.replyWaitListeners) listener(seconds);
+    this.replyWaitClock.ended(waiter);
   };
 
   /**
@@ -316,12 +271,8 @@ export class Proxy implements AsyncDisposable {
    * stop();
    * ```
    */
-  onReplyWait(listener: (seconds: number) => void): () => void {
-    this.replyWaitListeners.push(listener);
-    return () => {
-      const i = this.replyWaitListeners.indexOf(listener);
-      if (i !== -1) this.replyWaitListeners.splice(i, 1);
-    };
+  onReplyWait(listener: ReplyWaitListener): () => void {
+    return this.replyWaitClock.listen(listener);
   }
 
   /**
@@ -333,28 +284,7 @@ export class Proxy implements AsyncDisposable {
    */
   receive(options: TimeoutOptions = {}): AsyncIterableIterator<Message> {
     const signal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
-    // A plain iterator rather than an async generator: one promise per message instead of a generator's
-    // several, on the path every received message takes.
-    let finished = false;
-    const end = (): IteratorResult<Message> => {
-      finished = true;
-      return { done: true, value: undefined };
-    };
-    const step = (m: Message | undefined): IteratorResult<Message> =>
-      m === undefined ? end() : { done: false, value: m };
-    return {
-      next: () => {
-        if (finished || (this.closed && this.inbox.size === 0)) return Promise.resolve(end());
-        if (signal === undefined) return this.inbox.nextResult();
-        const ready = signal.aborted ? undefined : this.inbox.poll();
-        if (ready !== undefined) return Promise.resolve({ done: false, value: ready });
-        return this.inbox.shift(signal).then(step);
-      },
-      return: () => Promise.resolve(end()),
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return this.inbox.messages(signal);
   }
 
   /** The next message; rejects with TimeoutError at the deadline. */
@@ -393,27 +323,6 @@ export class Proxy implements AsyncDisposable {
     this.countSent(frames);
   }
 
-  private minimalFor(type: string): number {
-    const m = this.opts.minimalPeers;
-    return typeof m === "number" ? m : (m[type] ?? 0);
-  }
-
-  private async ensureMinimalPeers(type: string): Promise<void> {
-    const need = this.minimalFor(type);
-    if (need <= 0) return;
-    const deadline = Date.now() + this.opts.timeoutForMinimalPeerNumberMs;
-    while ((this.peersName[type]?.length ?? 0) < need) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new PeersRejoinTimeout(
-          `only ${this.peersName[type]?.length ?? 0} ${type} peers alive, ${need} required (minimalPeers), after ${this.opts.timeoutForMinimalPeerNumberMs} ms`,
-        );
-      }
-      await this.tracker.waitForChange(left);
-      this.assertOpen();
-    }
-  }
-
   /**
    * Sends `message` without waiting for a reply. Resolves to its session id, or to `[]` when the
    * destination has failed and rejoin is on (the message is cached for it when the cache is enabled).
@@ -437,7 +346,7 @@ export class Proxy implements AsyncDisposable {
           `${this.name} knows no peer named ${JSON.stringify(message.destination)}; known peers: ${Object.values(this.peersName).flat().join(", ") || "none"}`,
         );
       }
-      if (this.minimalFor(peer.member.type) > 0) return this.isendOnceEnoughPeers(message, peer);
+      if (this.tracker.minimalFor(peer.member.type) > 0) return this.isendOnceEnoughPeers(message, peer);
       return this.isendTo(message, peer);
     } catch (err) {
       return Promise.reject(err as Error);
@@ -445,7 +354,7 @@ export class Proxy implements AsyncDisposable {
   }
 
   private async isendOnceEnoughPeers(message: Message, peer: PeerState): Promise<string[]> {
-    await this.ensureMinimalPeers(peer.member.type);
+    await this.tracker.waitForMinimalPeers(peer.member.type);
     return this.isendTo(message, peer);
   }
 
@@ -480,7 +389,7 @@ export class Proxy implements AsyncDisposable {
       this.encode(message); // size errors surface now
       if (!this.cache.add(message.destination, message)) {
         this.log.warn(`rejoin cache of ${message.destination} is full; dropped its oldest message`);
-      } else this.stats.cached++;
+      }
     }
     return [];
   }
@@ -495,7 +404,7 @@ export class Proxy implements AsyncDisposable {
     try {
       this.assertOpen();
       peer = this.tracker.get(message.destination);
-      if (peer === undefined || !peer.alive || this.minimalFor(peer.member.type) > 0) {
+      if (peer === undefined || !peer.alive || this.tracker.minimalFor(peer.member.type) > 0) {
         return this.sendThenWait(message, options);
       }
       frames = this.encode(message);
@@ -587,7 +496,7 @@ export class Proxy implements AsyncDisposable {
         `${this.name} has no peers of type ${JSON.stringify(componentType)}; expected types: ${Object.keys(this.opts.expectedPeers).join(", ")}`,
       );
     }
-    await this.ensureMinimalPeers(componentType);
+    await this.tracker.waitForMinimalPeers(componentType);
     const listed = this.peersName[componentType] ?? [];
     const message = new SessionMessage({
       tag,
@@ -597,15 +506,12 @@ export class Proxy implements AsyncDisposable {
       sessionType,
     });
     const frames = this.encode(message);
-    // Peers that connected but have not subscribed yet would miss it: wait for their handshake.
-    await this.driver
-      .waitBroadcastReady(listed, AbortSignal.timeout(this.opts.handshakeTimeoutMs))
-      .catch(() => {});
-    // A peer still not subscribed after handshakeTimeoutMs cannot get the message (e.g. its CURVE key and
-    // ours do not accept each other): awaiting its reply would only fail the call, so it is not a target.
-    const targets = listed.filter((n) => this.driver.isBroadcastReady(n));
-    if (targets.length < listed.length) {
-      const missing = listed.filter((n) => !targets.includes(n));
+    // Peers that connected but have not subscribed yet would miss it: wait for their handshake. A peer
+    // still not subscribed after handshakeTimeoutMs cannot get the message (e.g. its CURVE key and ours do
+    // not accept each other): awaiting its reply would only fail the call, so it is not a target.
+    const missing = await this.driver.broadcastReadyWithin(listed, this.opts.handshakeTimeoutMs);
+    const targets = listed.filter((n) => !missing.includes(n));
+    if (missing.length > 0) {
       this.log.warn(
         `broadcast "${tag}" skips ${missing.join(", ")}: no broadcast handshake within ${this.opts.handshakeTimeoutMs} ms`,
       );

@@ -18,6 +18,8 @@ export class RejoinCache {
   private readonly caches = new Map<string, Message[]>();
   /** Messages dropped because a cache was full (or its peer was forgotten). */
   dropped = 0;
+  /** Messages cached now, for all peers. */
+  total = 0;
 
   constructor(readonly maxLength: number) {}
 
@@ -34,6 +36,7 @@ export class RejoinCache {
       this.dropped++;
       return false;
     }
+    this.total++;
     return true;
   }
 
@@ -46,6 +49,7 @@ export class RejoinCache {
   take(peer: string): Message[] {
     const list = this.caches.get(peer) ?? [];
     this.caches.delete(peer);
+    this.total -= list.length;
     return list;
   }
 

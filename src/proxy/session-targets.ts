@@ -5,6 +5,7 @@
  */
 import { ownIdSequence } from "../core/ids.ts";
 import { OwnSessionRing } from "./own-session-ring.ts";
+import type { Expectation } from "./reply-waiter.ts";
 
 /** One peer name, or a list after a broadcast. */
 export type Targets = string | readonly string[];
@@ -65,5 +66,33 @@ export class SessionTargets {
     }
     this.newer.delete(id);
     this.older.delete(id);
+  }
+
+  /**
+   * One expectation per id of `sessionIds` (an id may repeat, e.g. after a broadcast), naming the peer
+   * its reply must come from when that is remembered: the n-th occurrence of an id expects its n-th
+   * target.
+   */
+  expectations(sessionIds: readonly string[]): Expectation[] {
+    if (sessionIds.length === 1) {
+      // The common case (send, reply): one session, at most one target, without the per-id bookkeeping.
+      const id = sessionIds[0] as string;
+      const known = this.get(id);
+      const source = typeof known === "string" ? known : known?.[0];
+      return [source === undefined ? { sessionId: id } : { sessionId: id, source }];
+    }
+    const expectations: Expectation[] = [];
+    const perId = new Map<string, string[]>();
+    for (const id of sessionIds) {
+      let targets = perId.get(id);
+      if (targets === undefined) {
+        const known = this.get(id);
+        targets = known === undefined ? [] : typeof known === "string" ? [known] : [...known];
+        perId.set(id, targets);
+      }
+      const source = targets.shift();
+      expectations.push(source === undefined ? { sessionId: id } : { sessionId: id, source });
+    }
+    return expectations;
   }
 }

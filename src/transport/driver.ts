@@ -289,6 +289,20 @@ export class ZmqDriver {
     }
   }
 
+  /**
+   * Waits up to `timeoutMs` for every peer in `names` to be able to receive broadcasts; resolves to those
+   * still unable then (empty when all are ready). ClosedError when the driver closes meanwhile.
+   */
+  async broadcastReadyWithin(names: readonly string[], timeoutMs: number): Promise<string[]> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      await this.waitBroadcastReady(names, signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+    return names.filter((n) => !this.broadcastReady.has(n));
+  }
+
   /** Opens the links to `peer` (unicast PUSH and a broadcast subscription). Replaces an older link. */
   connect(peer: PeerEndpoint): void {
     if (this.closed) throw new ClosedError(`driver of ${this.name} is closed`);

@@ -110,4 +110,37 @@ void describe("Inbox", () => {
     assert.equal(await waitingShift, undefined);
     assert.deepEqual(await inbox.nextResult(), { done: true, value: undefined });
   });
+
+  void it("messages() yields in order, drains after close, then stays done; return() ends it", async () => {
+    const inbox = new Inbox(10);
+    inbox.push(msg("1"));
+    const it = inbox.messages();
+    assert.equal((await it.next()).value?.tag, "1");
+    const waiting = it.next();
+    inbox.push(msg("2"));
+    assert.equal((await waiting).value?.tag, "2");
+    inbox.push(msg("3"));
+    inbox.close();
+    assert.equal((await it.next()).value?.tag, "3", "what was in the inbox at close is still read");
+    assert.equal((await it.next()).done, true);
+    inbox.push(msg("late"));
+    assert.equal((await it.next()).done, true, "an ended iterator stays ended");
+    const other = new Inbox(10).messages();
+    assert.equal((await other.return?.())?.done, true);
+    assert.equal((await other.next()).done, true);
+  });
+
+  void it("messages(signal) ends when the signal aborts, even while waiting", async () => {
+    const inbox = new Inbox(10);
+    const controller = new AbortController();
+    const it = inbox.messages(controller.signal);
+    inbox.push(msg("1"));
+    assert.equal((await it.next()).value?.tag, "1");
+    const waiting = it.next();
+    controller.abort();
+    assert.equal((await waiting).done, true);
+    inbox.push(msg("2"));
+    assert.equal((await it.next()).done, true);
+    assert.equal(inbox.size, 1, "a message after the end stays for others");
+  });
 });

@@ -13,6 +13,7 @@ void describe("RejoinCache", () => {
     for (let i = 0; i < 3; i++) assert.equal(cache.add("w", msg(i)), true);
     cache.add("other", msg(99));
     assert.equal(cache.size("w"), 3);
+    assert.equal(cache.total, 4);
     assert.deepEqual(
       cache.take("w").map((m) => m.payload),
       [0, 1, 2],
@@ -20,6 +21,7 @@ void describe("RejoinCache", () => {
     assert.equal(cache.size("w"), 0);
     assert.deepEqual(cache.take("w"), []);
     assert.equal(cache.size("other"), 1);
+    assert.equal(cache.total, 1);
   });
 
   void it("drops the oldest message past maxLength and counts it", () => {
@@ -28,6 +30,7 @@ void describe("RejoinCache", () => {
     cache.add("w", msg(1));
     assert.equal(cache.add("w", msg(2)), false);
     assert.equal(cache.dropped, 1);
+    assert.equal(cache.total, 2);
     assert.deepEqual(
       cache.take("w").map((m) => m.payload),
       [1, 2],
@@ -40,6 +43,7 @@ void describe("RejoinCache", () => {
     cache.add("w", msg(1));
     assert.equal(cache.forget("w"), 2);
     assert.equal(cache.dropped, 2);
+    assert.equal(cache.total, 0);
     assert.equal(cache.size("w"), 0);
   });
 });

@@ -57,4 +57,23 @@ void describe("SessionTargets", () => {
     assert.equal(t.get(future), "x");
     assert.equal(t.get(own), "worker.0");
   });
+
+  void it("expects each occurrence of a repeated id from the next of its targets, then from anyone", () => {
+    const t = new SessionTargets();
+    const broadcast = newId();
+    const sent = newId();
+    const unknown = newId();
+    t.remember(broadcast, ["worker.0", "worker.1"]);
+    t.remember(sent, "worker.2");
+    assert.deepEqual(t.expectations([broadcast, sent, broadcast, broadcast, unknown]), [
+      { sessionId: broadcast, source: "worker.0" },
+      { sessionId: sent, source: "worker.2" },
+      { sessionId: broadcast, source: "worker.1" },
+      { sessionId: broadcast },
+      { sessionId: unknown },
+    ]);
+    assert.deepEqual(t.expectations([broadcast]), [{ sessionId: broadcast, source: "worker.0" }]);
+    assert.deepEqual(t.expectations([unknown]), [{ sessionId: unknown }]);
+    assert.deepEqual(t.get(broadcast), ["worker.0", "worker.1"], "asking does not use the targets up");
+  });
 });
