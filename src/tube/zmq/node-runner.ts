@@ -28,17 +28,9 @@ import {
   type SetupMessage,
   type SetupReply,
   type NodeOutput,
-  type OutputError,
 } from "./protocol.ts";
-import {
-  MISSING,
-  NOT_READY,
-  RootOutputs,
-  SubEpochModel,
-  pathKey,
-  type CallArgs,
-  type ItemPath,
-} from "./sub-epochs.ts";
+import { NodeEpochs, type RootState } from "./node-epochs.ts";
+import { MISSING, NOT_READY, SubEpochModel, pathKey, type CallArgs, type ItemPath } from "./sub-epochs.ts";
 
 // A process entry point: when the caller goes away (IPC channel closed), exit so that no node process
 // outlives its runner.
@@ -104,7 +96,6 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   push.connect(config.control);
   cmd.connect(config.command);
   const model = new SubEpochModel(tube);
-  const depth = model.scope[spec.id]!.length;
   // Its node dependencies and the maps enclosing them (for their item counts).
   const watched = model.watched(spec.id);
   const needsCommand =
@@ -130,44 +121,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     packSmall({ kind: "ready", nodeId: config.nodeId, pid: process.pid } satisfies ControlMessage),
   ]);
 
-  // The node's event store, per root epoch: its command inputs and the outputs it watches. A root epoch's
-  // entry goes once the node has run all of its sub-epochs and every output it expects has arrived (so a
-  // late output cannot bring back an epoch that is over).
-  interface RootState {
-    inputs: Record<string, unknown> | undefined;
-    outs: RootOutputs;
-    /** Outputs received (compared with the number expected before the entry is dropped). */
-    received: number;
-    /** The node's sub-epochs in this root epoch, once every enclosing map's count is known. */
-    paths: ItemPath[] | undefined;
-    started: Set<string>;
-    done: number;
-    begun: boolean;
-    /** Whether the caller reports this epoch's events to callbacks (then every output goes to it). */
-    report: boolean;
-    /** The first failure an output of this epoch carried, passed on in this node's outputs. */
-    error: OutputError | undefined;
-  }
-  const roots = new Map<number, RootState>();
-  const stateOf = (root: number): RootState => {
-    let st = roots.get(root);
-    if (st === undefined) {
-      st = {
-        inputs: undefined,
-        outs: new RootOutputs(),
-        received: 0,
-        paths: undefined,
-        started: new Set(),
-        done: 0,
-        begun: false,
-        report: false,
-        error: undefined,
-      };
-      roots.set(root, st);
-    }
-    return st;
-  };
-  let next = 0; // stateful nodes run root epochs strictly in this order
+  const epochs = new NodeEpochs(model, spec.id, watched, sequential);
   let running = 0;
   let draining = false;
   let processed = 0;
@@ -176,32 +130,6 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   let enabled = config.enabled;
   let quit!: () => void;
   const quitted = new Promise<void>((r) => (quit = r));
-
-  const pathsOf = (st: RootState): ItemPath[] | undefined => {
-    if (st.paths !== undefined) return st.paths;
-    if (depth === 0) return (st.paths = [[]]);
-    const r = model.instances(spec.id, st.outs);
-    if (r.complete) st.paths = r.paths;
-    return st.paths;
-  };
-
-  // Outputs expected from the watched nodes in one root epoch (Infinity while some map count is unknown).
-  const expected = (st: RootState): number => {
-    if (!model.mapped) return watched.length;
-    let n = 0;
-    for (const w of watched) {
-      const r = model.instances(w, st.outs);
-      if (!r.complete) return Infinity;
-      n += r.paths.length;
-    }
-    return n;
-  };
-
-  const release = (root: number, st: RootState): void => {
-    const paths = st.paths;
-    if (paths === undefined || st.done < paths.length || (sequential && root >= next)) return;
-    if (st.received >= expected(st)) roots.delete(root);
-  };
 
   // Arguments of one call, undefined while an output it needs has not arrived, MISSING when a required
   // dependency has no event (the node is cancelled in that sub-epoch).
@@ -234,9 +162,9 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     if (quitting) return;
     if (sequential) return drain();
     // Stateless: every ready sub-epoch starts at once (bounded), so this node may run ahead of slow epochs.
-    for (const [root, st] of roots) {
+    for (const [root, st] of epochs) {
       if (running >= config.concurrency) break;
-      const paths = pathsOf(st) ?? model.instances(spec.id, st.outs).paths;
+      const paths = epochs.pathsOf(st) ?? model.instances(spec.id, st.outs).paths;
       for (const path of paths) {
         if (running >= config.concurrency) break;
         const key = pathKey(path);
@@ -250,11 +178,11 @@ async function session(config: NodeRunnerConfig): Promise<void> {
           running--;
           processed++;
           st.done++;
-          release(root, st);
+          epochs.release(root, st);
           void tryRun();
         });
       }
-      if (st.paths?.length === 0) release(root, st);
+      if (st.paths?.length === 0) epochs.release(root, st);
     }
     return undefined;
   }
@@ -269,10 +197,10 @@ async function session(config: NodeRunnerConfig): Promise<void> {
     draining = true;
     try {
       while (!quitting) {
-        const root = next;
-        const st = roots.get(root);
+        const root = epochs.next;
+        const st = epochs.get(root);
         if (st === undefined || (needsCommand && st.inputs === undefined)) break;
-        const paths = pathsOf(st);
+        const paths = epochs.pathsOf(st);
         if (paths === undefined) break;
         if (!st.begun) {
           st.begun = true;
@@ -299,8 +227,8 @@ async function session(config: NodeRunnerConfig): Promise<void> {
         }
         if (st.done < paths.length) break;
         if (hasAssets) await assets.endEpoch();
-        next++;
-        release(root, st);
+        epochs.next++;
+        epochs.release(root, st);
       }
     } finally {
       draining = false;
@@ -382,13 +310,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
   }
 
   void readLoop(sub, (frames) => {
-    const out = decodeOutput(frames);
-    const st = stateOf(out.epoch);
-    st.outs.add(out);
-    st.received++;
-    if (out.report === true) st.report = true;
-    if (out.error !== undefined) st.error ??= out.error;
-    release(out.epoch, st);
+    epochs.receive(decodeOutput(frames));
     return tryRun();
   });
   void readLoop(cmd, async (frames) => {
@@ -401,7 +323,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
       return ctl.send([packSmall(ack)]);
     }
     if (c.kind === "status") {
-      const pending = roots.size;
+      const pending = epochs.size;
       const status: ControlMessage = {
         kind: "status",
         request: c.request,
@@ -415,7 +337,7 @@ async function session(config: NodeRunnerConfig): Promise<void> {
       };
       return ctl.send([packSmall(status)]);
     }
-    const st = stateOf(c.epoch);
+    const st = epochs.stateOf(c.epoch);
     st.inputs = c.inputs;
     if (c.report === true) st.report = true;
     return tryRun();

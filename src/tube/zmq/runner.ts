@@ -2,41 +2,27 @@
  * ZMQRunner: every node in its own child process; events flow node to node over ZeroMQ.
  * @module
  */
-import type { ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import * as zmq from "zeromq";
 import { ClosedError, InputMissingError, NodeError, TimeoutError, TubeSpecError } from "../../core/errors.ts";
 import { InternalLogger, type LoggerLike } from "../../core/logger.ts";
-import { bindEndpoint, newIpcEndpoint, removeIpcFile } from "../../transport/addresses.ts";
-import {
-  applyCurveClient,
-  applyCurveServer,
-  generateCurveKeyPair,
-  registerZapDomain,
-} from "../../transport/curve.ts";
-import { readLoop } from "../../transport/socket-reader.ts";
-import { SocketWriter } from "../../transport/socket-writer.ts";
-import { returnNode } from "../builtins.ts";
-import { Epoch } from "../epoch.ts";
-import { makeEvent, META_NODE_ID, MetaSignal, NoEvent, type TubeCallback } from "../events.ts";
+import type { TubeCallback } from "../events.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import type { Tube } from "../tube.ts";
+import { emitEpochEnded, emitOutputEvents, ReturnValue } from "./caller-outputs.ts";
+import { CommandChannel } from "./command-channel.ts";
+import { StatusRequests, ToggleAcks } from "./command-requests.ts";
+import { EpochTracker, type EpochOutcome } from "./epoch-tracker.ts";
+import { NodeProcesses } from "./node-processes.ts";
+import type { NodeProcessPool } from "./pool.ts";
 import {
-  CALLER_TOPIC,
   CONTROL_TOPIC,
   PROCESS_TOPIC,
-  decodeOutput,
   encodeCommand,
-  unpackSmall,
   type ControlMessage,
   type NodeOutput,
   type NodeRunnerConfig,
   type NodeStatus,
-  type SetupMessage,
-  type SetupReply,
 } from "./protocol.ts";
-import { spawnNodeProcess, type NodeProcessPool } from "./pool.ts";
-import { NOT_READY, RootOutputs, SubEpochModel, pathKey } from "./sub-epochs.ts";
+import { SubEpochModel } from "./sub-epochs.ts";
 
 /**
  * Options of {@link ZMQRunner}.
@@ -80,36 +66,6 @@ export interface ZMQRunnerOptions {
   logger?: LoggerLike;
 }
 
-const ROOT_EPOCH = new Epoch(0);
-
-interface EpochOutcome {
-  value: unknown;
-  exhausted: boolean;
-}
-
-/**
- * The outputs of one root epoch in flight. `outstanding` counts the outputs still to come among the
- * sub-epochs known so far: an output inside a map is only counted once the map's own output (with its
- * item count) has been counted, so outputs that overtake their map's output across processes are parked
- * until it arrives, and `outstanding` reaches 0 only when the whole epoch is in.
- */
-interface PendingRoot {
-  /** True when the epoch's events go to callbacks. */
-  report: boolean;
-  outs: RootOutputs;
-  outstanding: number;
-  /** `map@path` of every map output counted so far. */
-  counted: Set<string>;
-  parked: Map<string, NodeOutput[]>;
-  failed: NodeOutput | undefined;
-}
-
-interface Waiter {
-  epoch: number;
-  resolve: (v: EpochOutcome) => void;
-  reject: (e: unknown) => void;
-}
-
 /**
  * Runs each node of a tube in its own child process (`node --import tsx`), over ipc or tcp (+CURVE):
  * lockstep with `process()`, pipelined with `run()` / `iter()`. Supports every node kind: function,
@@ -126,39 +82,17 @@ interface Waiter {
 export class ZMQRunner implements AsyncDisposable {
   private readonly logger: LoggerLike;
   private readonly callbacks: TubeCallback[] = [];
-  private readonly children = new Map<string, ChildProcess>();
-  private readonly detach = new Map<ChildProcess, () => void>();
-  private statusWaiters = new Map<
-    number,
-    { want: number; got: NodeStatus[]; resolve: (s: NodeStatus[]) => void }
-  >();
-  private statusRequest = 0;
-  /**
-   * enableNode / disableNode commands not yet acknowledged by their node. A node that only waits for its
-   * upstream outputs gets no epoch command, so nothing orders the toggle before the epoch's data on the
-   * way to it: the next epoch is sent only once every toggle is acknowledged.
-   */
-  private readonly toggles = new Map<number, { acked: Promise<void>; resolve: () => void }>();
-  private toggleRequest = 0;
-  private releaseZap: (() => void) | undefined;
+  private readonly statuses: StatusRequests;
+  /** enableNode / disableNode commands not yet acknowledged (see {@link ToggleAcks}). */
+  private readonly toggles = new ToggleAcks();
   private nodeEndpoints: Record<string, string> = {};
   private readonly enabledOverride = new Map<string, boolean>();
-  private returnRuntime: ReturnType<typeof returnNode> | undefined;
-  private cmd: zmq.XPublisher | undefined;
-  private cmdWriter: SocketWriter | undefined;
-  private control: zmq.Pull | undefined;
-  private events: zmq.Subscriber | undefined;
-  private endpoints: string[] = [];
+  private readonly returnValue: ReturnValue;
+  private channel: CommandChannel | undefined;
+  private processes: NodeProcesses | undefined;
   private readonly nodeIds: string[];
-  private outputs = new Map<number, PendingRoot>();
+  private readonly epochs: EpochTracker;
   private readonly model: SubEpochModel;
-  /** Nodes that run once per root epoch (outside every map). */
-  private readonly rootNodes: number;
-  /** Nodes whose outputs the caller gets in every epoch (the others only in reported epochs). */
-  private readonly toCaller: Set<string>;
-  /** Per epoch submitted: whether its events go to callbacks, and root outputs the caller waits for. */
-  private readonly submitted = new Map<number, { report: boolean; expect: number }>();
-  private readonly waiters = new Map<number, Waiter>();
   /** Most epochs seen in flight at once (for monitoring backpressure). */
   maxObservedInFlight = 0;
   private failure: NodeError | undefined;
@@ -190,24 +124,9 @@ export class ZMQRunner implements AsyncDisposable {
       .filter((n) => n.type !== "return")
       .map((n) => n.id);
     this.model = new SubEpochModel(tube);
-    this.rootNodes = this.nodeIds.filter((id) => this.model.scope[id]!.length === 0).length;
-    // Outputs the caller needs in every epoch: those the return node reads and those of the nodes nothing
-    // else consumes. Each node sends its output only after every output it consumed arrived, and passes
-    // errors and exhaustion on, so those outputs tell the caller that the whole epoch is done. With maps
-    // the caller needs every output (the maps' item counts tell it how many sub-epochs to wait for).
-    const ret = this.tube.returnNodeId;
-    const readByReturn = new Set(
-      ret === undefined ? [] : this.model.watched(ret).filter((id) => this.nodeIds.includes(id)),
-    );
-    this.toCaller = new Set(
-      this.model.mapped
-        ? this.nodeIds
-        : this.nodeIds.filter(
-            (id) =>
-              readByReturn.has(id) ||
-              spec.graph.dependents[id]!.every((d) => spec.nodes[d]!.type === "return"),
-          ),
-    );
+    this.epochs = new EpochTracker(tube, this.model, this.nodeIds);
+    this.statuses = new StatusRequests(this.nodeIds);
+    this.returnValue = new ReturnValue(tube, this.model);
   }
 
   /** Endpoint each node process publishes its events on (`ipc://…` or `tcp://host:port`). */
@@ -217,7 +136,7 @@ export class ZMQRunner implements AsyncDisposable {
 
   /** Process id of each node process (for monitoring). */
   get pids(): Record<string, number> {
-    return Object.fromEntries([...this.children].map(([id, c]) => [id, c.pid ?? -1]));
+    return this.processes?.pids ?? {};
   }
 
   /** Registers a function called with every node event and one `EpochEnded` per epoch. */
@@ -243,29 +162,16 @@ export class ZMQRunner implements AsyncDisposable {
     this.enabledOverride.set(id, enabled);
     // Before init the override goes out with the node's configuration.
     if (this.starting === undefined) return;
-    const request = ++this.toggleRequest;
-    let resolve!: () => void;
-    const acked = new Promise<void>((r) => (resolve = r));
-    this.toggles.set(request, { acked, resolve });
+    const request = this.toggles.open();
     // Once every node is subscribed to the command socket (a command sent before would be lost).
     this.starting
       .then(() => {
-        if (this.cmdWriter === undefined) throw new ClosedError("runner deinitialised");
-        return this.cmdWriter.send([
+        if (this.channel === undefined) throw new ClosedError("runner deinitialised");
+        return this.channel.send([
           encodeCommand(CONTROL_TOPIC, { kind: "enable", nodeId: id, enabled, request }),
         ]);
       })
-      .catch(() => this.settleToggle(request));
-  }
-
-  private settleToggle(request: number): void {
-    this.toggles.get(request)?.resolve();
-    this.toggles.delete(request);
-  }
-
-  private settleAllToggles(): void {
-    for (const t of this.toggles.values()) t.resolve();
-    this.toggles.clear();
+      .catch(() => this.toggles.settle(request));
   }
 
   /** Starts one process per node and waits until all are connected and subscribed. */
@@ -283,158 +189,66 @@ export class ZMQRunner implements AsyncDisposable {
     this.failure = undefined;
     this.exhausted = false;
     this.epoch = 0;
-    this.outputs.clear();
-    this.submitted.clear();
-    const tcp = this.options.protocol === "tcp";
-    const host = this.options.host ?? "127.0.0.1";
-    const bindFor = (label: string): string =>
-      tcp ? bindEndpoint({ protocol: "tcp", host }) : newIpcEndpoint(label);
-    const keys = tcp && this.options.curve !== false ? generateCurveKeyPair() : undefined;
-    const curve = keys ? { ...keys, domain: `weft.tube.${randomUUID()}` } : undefined;
-    this.cmd = new zmq.XPublisher({ verbosity: "allSubs", linger: 0 });
-    this.cmdWriter = new SocketWriter(this.cmd, { label: "tube commands" });
-    this.control = new zmq.Pull({ linger: 0 });
-    this.events = new zmq.Subscriber({ linger: 0 });
-    if (curve) {
-      this.releaseZap = await registerZapDomain(curve.domain, [curve.publicKey]);
-      applyCurveServer(this.cmd, curve, curve.domain);
-      applyCurveServer(this.control, curve, curve.domain);
-      applyCurveClient(this.events, curve, curve.publicKey);
-    }
-    await this.cmd.bind(bindFor("tube-cmd"));
-    await this.control.bind(bindFor("tube-ctl"));
-    const command = this.cmd.lastEndpoint!;
-    const control = this.control.lastEndpoint!;
-    this.endpoints = [command, control];
-    this.events.subscribe(CALLER_TOPIC);
-
-    const ready = new Set<string>();
-    let resolveReady!: () => void;
-    let rejectReady!: (e: unknown) => void;
-    const allReady = new Promise<void>((res, rej) => {
-      resolveReady = res;
-      rejectReady = rej;
-    });
-    allReady.catch(() => {});
-    void readLoop(this.control, (frames) => {
-      const m = unpackSmall(frames[0]!) as ControlMessage;
-      if (m.kind === "ready") {
-        ready.add(m.nodeId);
-        if (ready.size === this.nodeIds.length) resolveReady();
-      } else if (m.kind === "status") {
-        const w = this.statusWaiters.get(m.request);
-        if (w === undefined) return;
-        const { kind: _k, request: _r, ...status } = m;
-        w.got.push(status);
-        if (w.got.length >= w.want) {
-          this.statusWaiters.delete(m.request);
-          w.resolve(w.got.sort((a, b) => this.nodeIds.indexOf(a.nodeId) - this.nodeIds.indexOf(b.nodeId)));
-        }
-      } else if (m.kind === "enabled") {
-        this.settleToggle(m.request);
-      } else
-        this.fail(
-          new NodeError(`node "${m.nodeId}" failed in epoch ${m.epoch}: ${m.name}: ${m.message}`, {
-            nodeId: m.nodeId,
-            originalName: m.name,
-            originalStack: m.stack,
-          }),
-        );
-    });
-    void readLoop(this.events, (frames) => this.onOutput(decodeOutput(frames)));
-
-    const bound = new Map<string, string>();
-    let resolveBound!: () => void;
-    const allBound = new Promise<void>((res) => (resolveBound = res));
+    this.epochs.reset();
+    const channel = (this.channel = new CommandChannel(this.options));
+    const { command, control } = await channel.open();
+    const processes = (this.processes = new NodeProcesses(this.nodeIds));
+    channel.listen(
+      (m) => this.onControl(m, processes),
+      (out) => this.onOutput(out),
+    );
     for (const id of this.nodeIds) {
       // Every node that watches this one (a dependent, or a node inside one of its maps) plus the caller.
       const subscribers = this.nodeIds.filter((y) => this.model.watched(y).includes(id)).length + 1;
-      const bind = bindFor(`tube-${id}`);
       const config: NodeRunnerConfig = {
         spec: spec.source === "<inline>" ? (this.tube.rawSpec ?? {}) : spec.source,
         baseDir: spec.baseDir,
         input: this.tube.input,
         nodeId: id,
-        bind,
+        bind: channel.bindFor(`tube-${id}`),
         command,
         control,
         subscribers,
         concurrency: Math.max(1, this.options.statelessConcurrency ?? 16),
         pooled: this.options.pool !== undefined,
         enabled: this.enabledOverride.get(id) ?? spec.nodes[id]!.enabled,
-        toCaller: this.toCaller.has(id),
+        toCaller: this.epochs.toCaller.has(id),
         metrics: this.options.metrics === true,
-        ...(curve ? { curve } : {}),
+        ...(channel.curve ? { curve: channel.curve } : {}),
       };
-      const child = this.options.pool?.acquire() ?? spawnNodeProcess();
-      this.children.set(id, child);
-      const onMessage = (m: SetupReply): void => {
-        if (m.kind !== "bound") return;
-        bound.set(id, m.endpoint);
-        if (bound.size === this.nodeIds.length) resolveBound();
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        this.children.delete(id);
-        this.detach.delete(child);
+      processes.start(id, config, this.options.pool, (err) => {
         if (this.closing) return;
-        const err = new NodeError(`node "${id}" process exited (${signal ?? `code ${code}`})`, {
-          nodeId: id,
-          originalName: "ProcessExit",
-        });
-        rejectReady(err);
+        processes.abort(err);
         this.fail(err);
-      };
-      child.on("message", onMessage);
-      child.on("exit", onExit);
-      this.detach.set(child, () => {
-        child.off("message", onMessage);
-        child.off("exit", onExit);
       });
-      child.send({ kind: "start", config } satisfies SetupMessage);
     }
-    const deadline = this.options.startTimeoutMs ?? 20_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, rej) => {
-      timer = setTimeout(
-        () =>
-          rej(
-            new TimeoutError(
-              `tube ${spec.id}: node processes not ready within ${deadline} ms (ready: ${[...ready].join(", ") || "none"})`,
-            ),
-          ),
-        deadline,
-      );
-    });
+    const timeout = processes.deadline(this.options.startTimeoutMs ?? 20_000, spec.id);
     try {
-      await Promise.race([allBound, allReady, timeout]);
-      for (const [id, endpoint] of bound) {
-        this.events.connect(endpoint);
-        if (endpoint.startsWith("ipc://")) this.endpoints.push(endpoint);
-        void id;
-      }
-      const endpoints = Object.fromEntries(bound);
+      await Promise.race([processes.allBound, processes.allReady, timeout]);
+      channel.connectEvents(processes.bound.values());
+      const endpoints = Object.fromEntries(processes.bound);
       this.nodeEndpoints = endpoints;
-      for (const child of this.children.values())
-        child.send({ kind: "peers", endpoints } satisfies SetupMessage);
-      await Promise.race([allReady, timeout]);
+      processes.send({ kind: "peers", endpoints });
+      await Promise.race([processes.allReady, timeout]);
       // Subscription barrier on the command socket: every node subscribed before the first command.
-      let subs = 0;
-      const cmd = this.cmd;
-      await Promise.race([
-        (async () => {
-          while (subs < this.nodeIds.length) {
-            const [frame] = await cmd.receive();
-            // Every node subscribes to the process topic (if it needs it) before the control topic.
-            if (frame?.[0] === 1 && frame[1] === CONTROL_TOPIC[0]) subs++;
-          }
-        })(),
-        timeout,
-      ]);
-      // Keep draining (un)subscription notices so the XPUB never holds them.
-      void readLoop(cmd, () => {});
+      await channel.awaitSubscribers(this.nodeIds.length, timeout);
     } finally {
-      clearTimeout(timer);
+      processes.clearDeadline();
     }
+  }
+
+  private onControl(m: ControlMessage, processes: NodeProcesses): void {
+    if (m.kind === "ready") processes.markReady(m.nodeId);
+    else if (m.kind === "status") this.statuses.answer(m);
+    else if (m.kind === "enabled") this.toggles.settle(m.request);
+    else
+      this.fail(
+        new NodeError(`node "${m.nodeId}" failed in epoch ${m.epoch}: ${m.name}: ${m.message}`, {
+          nodeId: m.nodeId,
+          originalName: m.name,
+          originalStack: m.stack,
+        }),
+      );
   }
 
   /**
@@ -443,26 +257,13 @@ export class ZMQRunner implements AsyncDisposable {
    */
   async nodeStatus(timeoutMs = 5000): Promise<NodeStatus[]> {
     await this.init();
-    if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
-    const request = ++this.statusRequest;
-    let timer: NodeJS.Timeout | undefined;
-    const got = new Promise<NodeStatus[]>((resolve) =>
-      this.statusWaiters.set(request, { want: this.nodeIds.length, got: [], resolve }),
+    const channel = this.channel;
+    if (channel === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
+    return this.statuses.ask(
+      (request) => channel.send([encodeCommand(CONTROL_TOPIC, { kind: "status", request })]),
+      timeoutMs,
+      () => new TimeoutError(`tube ${this.tube.id}: node status not answered within ${timeoutMs} ms`),
     );
-    await this.cmdWriter.send([encodeCommand(CONTROL_TOPIC, { kind: "status", request })]);
-    try {
-      return await Promise.race([
-        got,
-        new Promise<never>((_, rej) => {
-          timer = setTimeout(() => {
-            this.statusWaiters.delete(request);
-            rej(new TimeoutError(`tube ${this.tube.id}: node status not answered within ${timeoutMs} ms`));
-          }, timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /**
@@ -481,119 +282,24 @@ export class ZMQRunner implements AsyncDisposable {
 
   /** Epochs the caller holds partial outputs of (its store; empty between epochs). */
   get pendingEpochs(): number {
-    return this.outputs.size;
+    return this.epochs.pending;
   }
 
   private fail(err: NodeError): void {
     if (this.failure !== undefined) return;
     this.failure = err;
-    this.settleAllToggles();
-    const ws = [...this.waiters.values()];
-    this.waiters.clear();
-    for (const w of ws) w.reject(err);
+    this.toggles.settleAll();
+    this.epochs.rejectAll(() => err);
   }
 
   private onOutput(out: NodeOutput): void {
-    let st = this.outputs.get(out.epoch);
-    if (st === undefined) {
-      const meta = this.submitted.get(out.epoch);
-      this.submitted.delete(out.epoch);
-      st = {
-        report: meta?.report ?? true,
-        outs: new RootOutputs(),
-        outstanding: meta?.expect ?? this.rootNodes,
-        counted: new Set(),
-        parked: new Map(),
-        failed: undefined,
-      };
-      this.outputs.set(out.epoch, st);
-    }
-    st.outs.add(out);
-    if (out.error !== undefined) st.failed ??= out;
+    const st = this.epochs.receive(out);
     // Events are only built for epochs submitted while someone listened (only those bring every output).
-    if (st.report) this.emitEvents(out);
-    if (out.path.length === 0) this.count(st, out);
-    else {
-      const s = this.model.scope[out.nodeId]!;
-      const parent = `${s[s.length - 1]!}@${pathKey(out.path.slice(0, -1))}`;
-      if (st.counted.has(parent)) this.count(st, out);
-      else {
-        const list = st.parked.get(parent);
-        if (list === undefined) st.parked.set(parent, [out]);
-        else list.push(out);
-      }
-    }
-    if (st.outstanding > 0) return;
-    this.outputs.delete(out.epoch);
-    const value = this.returnValue(st.outs);
-    if (st.report) {
-      const epoch = new Epoch(out.epoch);
-      const ended = makeEvent(META_NODE_ID, MetaSignal.EpochEnded, epoch, epoch.key);
-      for (const cb of this.callbacks) cb(ended);
-    }
-    const w = this.waiters.get(out.epoch);
-    if (w === undefined) return;
-    this.waiters.delete(out.epoch);
-    const failed = st.failed;
-    if (failed?.error !== undefined) {
-      const { nodeId, at, name, message, stack } = failed.error;
-      w.reject(
-        new NodeError(`node "${nodeId}" failed in epoch ${at}: ${name}: ${message}`, {
-          nodeId,
-          originalName: name,
-          originalStack: stack,
-        }),
-      );
-    } else w.resolve({ value, exhausted: st.outs.exhausted });
-  }
-
-  /** Counts one output as arrived; a map's output adds its sub-epochs and releases outputs parked on it. */
-  private count(st: PendingRoot, out: NodeOutput): void {
-    st.outstanding--;
-    if (!this.model.mapped || !this.model.isMap(out.nodeId)) return;
-    const key = `${out.nodeId}@${pathKey(out.path)}`;
-    st.counted.add(key);
-    const n = typeof out.signals.n === "number" ? out.signals.n : 0;
-    st.outstanding += n * this.model.children.get(out.nodeId)!.length;
-    const parked = st.parked.get(key);
-    if (parked === undefined) return;
-    st.parked.delete(key);
-    for (const p of parked) this.count(st, p);
-  }
-
-  private emitEvents(out: NodeOutput): void {
-    const epoch = this.model.epochOf(out.nodeId, out.epoch, out.path);
-    const emit = (signal: string, at: Epoch, value: unknown): void => {
-      const e = makeEvent(out.nodeId, signal, at, value);
-      for (const cb of this.callbacks) cb(e);
-    };
-    if (this.model.isMap(out.nodeId)) {
-      // As the in-process runners do: one `value` event per item in its sub-epoch, then `n`.
-      const items = (out.signals.value as unknown[] | undefined) ?? [];
-      for (let i = 0; i < items.length; i++) emit("value", epoch.child(out.nodeId, i), items[i]);
-      if (out.signals.n !== undefined) emit("n", epoch, out.signals.n);
-      return;
-    }
-    for (const [signal, value] of Object.entries(out.signals)) emit(signal, epoch, value);
-  }
-
-  private returnValue(outs: RootOutputs): unknown {
-    const id = this.tube.returnNodeId;
-    if (id === undefined) return undefined;
-    const spec = this.tube.spec.nodes[id]!;
-    const positional: unknown[] = [];
-    let named: Record<string, unknown> | undefined;
-    for (let k = 0; k < spec.depends.length; k++) {
-      const d = spec.depends[k]!;
-      if (d.source.kind !== "node") continue;
-      const v = this.model.depValue(id, k, outs, []);
-      if (v === undefined || v === NOT_READY) continue;
-      if (typeof d.slot === "number") positional.push(v);
-      else (named ??= {})[d.slot] = v;
-    }
-    this.returnRuntime ??= returnNode(spec);
-    const r = this.returnRuntime.call(positional, named, { nodeId: id, epoch: ROOT_EPOCH });
-    return r === NoEvent ? undefined : r;
+    if (st.report) emitOutputEvents(this.model, out, this.callbacks);
+    if (!this.epochs.arrived(st, out)) return;
+    const value = this.returnValue.of(st.outs);
+    if (st.report) emitEpochEnded(out.epoch, this.callbacks);
+    this.epochs.settle(out.epoch, st, value);
   }
 
   /** Runs one epoch across the node processes and resolves to the return value. */
@@ -611,9 +317,9 @@ export class ZMQRunner implements AsyncDisposable {
   private async submit(inputs: Record<string, unknown>): Promise<{ done: Promise<EpochOutcome> }> {
     await this.init();
     // Pending toggles settle on acknowledgement, failure or deinit, so the checks below see the outcome.
-    if (this.toggles.size > 0) await Promise.all([...this.toggles.values()].map((t) => t.acked));
+    if (this.toggles.size > 0) await this.toggles.allAcked();
     if (this.failure !== undefined) throw this.failure;
-    if (this.cmdWriter === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
+    if (this.channel === undefined) throw new ClosedError(`tube ${this.tube.id}: runner was deinitialised`);
     if (this.exhausted) return { done: Promise.resolve({ value: undefined, exhausted: true }) };
     const spec = this.tube.spec;
     const values: Record<string, unknown> = {};
@@ -628,16 +334,9 @@ export class ZMQRunner implements AsyncDisposable {
     }
     const epoch = this.epoch++;
     const report = this.callbacks.length > 0;
-    this.submitted.set(epoch, {
-      report,
-      expect: report || this.model.mapped ? this.rootNodes : this.toCaller.size,
-    });
-    const done = new Promise<EpochOutcome>((resolve, reject) => {
-      this.waiters.set(epoch, { epoch, resolve, reject });
-    });
-    done.catch(() => {}); // observed by the caller; avoids an unhandled rejection while queued
-    this.maxObservedInFlight = Math.max(this.maxObservedInFlight, this.waiters.size);
-    await this.cmdWriter.send([
+    const done = this.epochs.expect(epoch, report);
+    this.maxObservedInFlight = Math.max(this.maxObservedInFlight, this.epochs.inFlight);
+    await this.channel.send([
       encodeCommand(PROCESS_TOPIC, {
         kind: "process",
         epoch,
@@ -690,58 +389,20 @@ export class ZMQRunner implements AsyncDisposable {
   /** Stops every node process (quit, then SIGKILL after `quitTimeoutMs`) and closes the sockets. */
   async deinit(): Promise<void> {
     this.closing = true;
-    const children = [...this.children.values()];
-    if (this.cmdWriter !== undefined) {
+    if (this.channel !== undefined) {
       await Promise.race([
-        this.cmdWriter.send([encodeCommand(CONTROL_TOPIC, { kind: "quit" })]).catch(() => {}),
+        this.channel.send([encodeCommand(CONTROL_TOPIC, { kind: "quit" })]).catch(() => {}),
         new Promise((r) => setTimeout(r, 100)),
       ]);
     }
     const quitMs = this.options.quitTimeoutMs ?? 2000;
     const pool = this.failure === undefined ? this.options.pool : undefined;
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            this.detach.get(c)?.();
-            this.detach.delete(c);
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const done = (): void => {
-              clearTimeout(t);
-              c.off("exit", onExit);
-              c.off("message", onIdle);
-              resolve();
-            };
-            const t = setTimeout(() => {
-              c.kill("SIGKILL");
-            }, quitMs);
-            const onExit = (): void => done();
-            // A pooled process that ended its session cleanly goes back to the pool; any other is ended.
-            const onIdle = (m: SetupReply): void => {
-              if (m.kind !== "idle") return;
-              done();
-              if (pool) pool.release(c);
-              else c.kill("SIGKILL");
-            };
-            c.on("exit", onExit);
-            c.on("message", onIdle);
-          }),
-      ),
-    );
-    this.children.clear();
-    this.releaseZap?.();
-    this.releaseZap = undefined;
-    for (const w of this.statusWaiters.values()) w.resolve([]);
-    this.statusWaiters.clear();
-    this.settleAllToggles();
-    this.cmdWriter?.close();
-    for (const s of [this.cmd, this.control, this.events]) s?.close();
-    this.cmd = this.control = this.events = undefined;
-    this.cmdWriter = undefined;
-    for (const e of this.endpoints) removeIpcFile(e);
-    for (const w of this.waiters.values())
-      w.reject(new ClosedError(`tube ${this.tube.id}: runner deinitialised`));
-    this.waiters.clear();
+    await this.processes?.reap(quitMs, pool);
+    this.statuses.cancelAll();
+    this.toggles.settleAll();
+    this.channel?.close();
+    this.channel = undefined;
+    this.epochs.rejectAll(() => new ClosedError(`tube ${this.tube.id}: runner deinitialised`));
     this.starting = undefined;
   }
 
