@@ -6,7 +6,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ConfigError, NodeError } from "../core/errors.ts";
-import type { ParallelOptions } from "./parallel.ts";
+import type { ParallelOptions } from "./parallel-options.ts";
 import type { Topology } from "./topology.ts";
 
 /**

@@ -2,10 +2,13 @@
  * The Task: a training loop built from middleware, DI-engine's `ding.framework.Task`.
  * @module
  */
-import { ClosedError, ConfigError, TimeoutError } from "../core/errors.ts";
+import { ClosedError, ConfigError } from "../core/errors.ts";
 import { Context } from "./context.ts";
 import { EventLoop, type Listener } from "./event-loop.ts";
+import { EventForwarders } from "./event-forwarders.ts";
+import { waitForEvent } from "./event-wait.ts";
 import { globToRegExp } from "./glob.ts";
+import { JobPool } from "./job-pool.ts";
 import { Lock } from "./lock.ts";
 import {
   type Backward,
@@ -17,67 +20,7 @@ import {
 } from "./middleware.ts";
 import type { RoleName } from "./roles.ts";
 import { getActiveRouter, type TaskRouter } from "./router-link.ts";
-
-/**
- * Options of {@link Task.start}.
- * @example
- * ```ts
- * const options: TaskStartOptions = { asyncMode: true, nAsyncWorkers: 2, labels: ["gpu"] };
- * new Task().start(options);
- * ```
- */
-export interface TaskStartOptions {
-  /** Start every middleware of a step concurrently. Default `false`. */
-  asyncMode?: boolean;
-  /** Most `asyncExecutor` jobs running at once; more wait their turn. Default 3. */
-  nAsyncWorkers?: number;
-  /** The first context. Default `new Context()`. */
-  ctx?: Context<any>;
-  /** Labels of this node, added to the built-in ones. Default none. */
-  labels?: Iterable<string>;
-  /** Router linking this node to the rest of the job. Default: the active `Parallel` router, if any. */
-  router?: TaskRouter;
-}
-
-/**
- * Options of {@link Task.use} and {@link Task.wrap}.
- * @example
- * ```ts
- * task.use(saveCheckpoint, { lock: true });
- * ```
- */
-export interface UseOptions {
-  /** `true`: run under the task's lock; a {@link Lock}: run under that lock; default: no lock. */
-  lock?: boolean | Lock;
-}
-
-/**
- * Options of {@link Task.waitFor}.
- * @example
- * ```ts
- * const args = await task.waitFor("model.updated", { timeoutMs: 5000, ignoreTimeoutException: true });
- * if (args === undefined) console.log("no update within 5 s");
- * ```
- */
-export interface WaitForOptions {
-  /** Deadline in ms. Default `Infinity` (the wait still ends with ClosedError when the task stops). */
-  timeoutMs?: number;
-  /** On timeout resolve `undefined` instead of rejecting with TimeoutError. Default `false`. */
-  ignoreTimeoutException?: boolean;
-}
-
-/**
- * A wrapper applied by {@link Task.useWrapper} to every middleware.
- * @example
- * ```ts
- * const logged: MiddlewareWrapper = (fn) => (ctx) => {
- *   console.log("running", fn.name);
- *   return fn(ctx);
- * };
- * task.useWrapper(logged);
- * ```
- */
-export type MiddlewareWrapper = (fn: Middleware) => Middleware;
+import type { MiddlewareWrapper, TaskStartOptions, UseOptions, WaitForOptions } from "./task-options.ts";
 
 interface Registered {
   fn: Middleware;
@@ -108,23 +51,20 @@ export class Task {
   #stack: StackEntry[] = [];
   #asyncStack: Array<Promise<unknown>> = [];
   #asyncMode = false;
-  #nAsyncWorkers = 3;
-  #activeJobs = 0;
-  #jobQueue: Array<() => void> = [];
+  #jobs = new JobPool(3);
   #running = false;
   #finish = false;
   #exception: { error: unknown } | undefined;
   #lock = new Lock();
   #roles = new Set<string>();
   #userLabels = new Set<string>();
-  #router: TaskRouter | undefined;
-  #forwarded = new Set<string>();
   #stopWaiters = new Set<(e: Error) => void>();
   #events = new EventLoop({
     onError: (error) => {
       this.#exception ??= { error };
     },
   });
+  #remote = new EventForwarders(this.#events);
 
   /** True between `start()` and `stop()`. */
   get running(): boolean {
@@ -138,7 +78,7 @@ export class Task {
 
   /** The router of this node, when it is part of a multi-node job. */
   get router(): TaskRouter | undefined {
-    return this.#router?.isActive === true ? this.#router : undefined;
+    return this.#remote.router;
   }
 
   /**
@@ -164,18 +104,18 @@ export class Task {
     if (!Number.isInteger(n) || n < 1)
       throw new ConfigError(`nAsyncWorkers must be an integer ≥ 1, got ${n}`);
     this.#asyncMode = options.asyncMode ?? false;
-    this.#nAsyncWorkers = n;
+    this.#jobs.limit = n;
     this.ctx = options.ctx ?? new Context();
     this.#userLabels = new Set(options.labels ?? []);
     this.#finish = false;
     this.#exception = undefined;
     this.#running = true;
-    this.#router = options.router ?? getActiveRouter();
+    this.#remote.link(options.router ?? getActiveRouter());
     if (this.router !== undefined) {
       this.on("finish", () => {
         this.#finish = true;
       });
-      for (const name of this.#events.eventNames()) this.#ensureForwarder(name);
+      this.#remote.forwardAll();
     }
     return this;
   }
@@ -321,20 +261,7 @@ export class Task {
 
   /** Runs `fn(...args)` as a tracked background job (at most `nAsyncWorkers` at once); `sync()` waits for it. */
   asyncExecutor<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Promise<unknown> {
-    const job = new Promise<unknown>((resolve, reject) => {
-      const go = (): void => {
-        this.#activeJobs++;
-        Promise.resolve()
-          .then(() => fn(...args))
-          .then(resolve, reject)
-          .finally(() => {
-            this.#activeJobs--;
-            this.#jobQueue.shift()?.();
-          });
-      };
-      if (this.#activeJobs < this.#nAsyncWorkers) go();
-      else this.#jobQueue.push(go);
-    });
+    const job = this.#jobs.run(fn, args);
     this.#track(job);
     return job;
   }
@@ -352,9 +279,7 @@ export class Task {
       if (this.router !== undefined && !this.#finish) this.finish = true;
       this.#running = false;
       this.#finish = true;
-      for (const name of this.#forwarded) this.#router?.off(name);
-      this.#forwarded.clear();
-      this.#router = undefined;
+      this.#remote.unlink();
       this.#middleware = [];
       this.#wrappers = [];
       this.#stack = [];
@@ -386,20 +311,21 @@ export class Task {
 
   /** Emits `event` to the other nodes only (nothing happens outside a job). */
   emitRemote(event: string, ...args: unknown[]): void {
-    this.router?.emit(event, args);
+    // Not `this.router`: asking the forwarders directly saves a getter call on every remote event.
+    this.#remote.router?.emit(event, args);
   }
 
   /** Listens to `event`, emitted locally or by any other node. */
   on(event: string, fn: Listener): this {
     this.#events.on(event, fn);
-    this.#ensureForwarder(event);
+    this.#remote.forward(event);
     return this;
   }
 
   /** Listens to the next `event` only. */
   once(event: string, fn: Listener): this {
     this.#events.once(event, fn);
-    this.#ensureForwarder(event);
+    this.#remote.forward(event);
     return this;
   }
 
@@ -408,9 +334,7 @@ export class Task {
    * events left without any listener.
    */
   off(event: string, fn?: Listener): this {
-    for (const name of this.#events.off(event, fn)) {
-      if (this.#forwarded.delete(name)) this.#router?.off(name);
-    }
+    this.#remote.drop(this.#events.off(event, fn));
     return this;
   }
 
@@ -419,21 +343,7 @@ export class Task {
    * resolves `undefined` with `ignoreTimeoutException`), and with ClosedError if the task stops first.
    */
   waitFor(event: string, options: WaitForOptions = {}): Promise<unknown[] | undefined> {
-    const timeoutMs = options.timeoutMs ?? Infinity;
-    return new Promise((resolve, reject) => {
-      // One object per wait and no closures: a request/reply loop calls this once per message.
-      const w = new EventWait(
-        this,
-        this.#stopWaiters,
-        event,
-        resolve,
-        reject,
-        options.ignoreTimeoutException === true,
-      );
-      this.once(event, w.listener);
-      this.#stopWaiters.add(w.onStop);
-      if (Number.isFinite(timeoutMs)) w.timer = setTimeout(waitTimedOut, timeoutMs, w, timeoutMs);
-    });
+    return waitForEvent(this, this.#stopWaiters, event, options);
   }
 
   // ------------------------------------------------------------------------------------ labels, roles
@@ -609,13 +519,6 @@ export class Task {
     return undefined;
   }
 
-  #ensureForwarder(event: string): void {
-    const router = this.router;
-    if (router === undefined || this.#forwarded.has(event)) return;
-    this.#forwarded.add(event);
-    router.on(event, (args) => this.#events.emit(event, ...args));
-  }
-
   #throwPending(): void {
     const ex = this.#exception;
     if (ex !== undefined) {
@@ -623,48 +526,6 @@ export class Task {
       throw ex.error;
     }
   }
-}
-
-/** State of one {@link Task.waitFor}. */
-class EventWait {
-  timer: NodeJS.Timeout | undefined;
-  readonly listener: Listener;
-  readonly onStop: (e: Error) => void;
-
-  constructor(
-    readonly task: Task,
-    readonly stopWaiters: Set<(e: Error) => void>,
-    readonly event: string,
-    readonly resolve: (args: unknown[] | undefined) => void,
-    readonly reject: (e: unknown) => void,
-    readonly ignoreTimeout: boolean,
-  ) {
-    this.listener = this.#fire.bind(this);
-    this.onStop = this.#stop.bind(this);
-  }
-
-  /** Ends the wait: its event came, it timed out, or the task stopped. */
-  end(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.stopWaiters.delete(this.onStop);
-    this.task.off(this.event, this.listener);
-  }
-
-  #fire(...args: unknown[]): void {
-    this.end();
-    this.resolve(args);
-  }
-
-  #stop(e: Error): void {
-    this.end();
-    this.reject(e);
-  }
-}
-
-function waitTimedOut(w: EventWait, timeoutMs: number): void {
-  w.end();
-  if (w.ignoreTimeout) w.resolve(undefined);
-  else w.reject(new TimeoutError(`no "${w.event}" event within ${timeoutMs} ms`));
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { Parallel, type ParallelOptions } from "./parallel.ts";
+import type { ParallelOptions } from "./parallel-options.ts";
+import { Parallel } from "./parallel.ts";
 
 interface WorkerConfig {
   entry: string;
