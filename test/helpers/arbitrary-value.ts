@@ -239,28 +239,13 @@ function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
-/** Options of {@link deepDifference}. */
-export interface DeepOptions {
-  /**
-   * Accept a plain Uint8Array with the same bytes where a Buffer was sent. Known codec limitation: an inline
-   * (small) Buffer that follows a Map in the same body decodes as a Uint8Array, because
-   * msgpackr restores its source as a Uint8Array after a nested unpack. Default false.
-   */
-  bufferMayComeBackAsUint8Array?: boolean;
-}
-
 /**
  * Strict structural equality for codec round trips. Returns `undefined` when equal, else the path and
  * reason of the first difference. Numbers compare with `Object.is` (NaN equals NaN; -0 differs from 0);
  * typed arrays must have the same class (Buffer ≠ Uint8Array ≠ Uint8ClampedArray) and the same bytes;
  * Maps compare entry by entry in insertion order; objects must have the same own keys in the same order.
  */
-export function deepDifference(
-  actual: unknown,
-  expected: unknown,
-  path = "$",
-  options: DeepOptions = {},
-): string | undefined {
+export function deepDifference(actual: unknown, expected: unknown, path = "$"): string | undefined {
   const fail = (why: string): string =>
     `${path}: ${why} (got ${describe(actual)}, want ${describe(expected)})`;
   if (typeof actual !== typeof expected) return fail("types differ");
@@ -269,13 +254,8 @@ export function deepDifference(
   }
   if (ArrayBuffer.isView(expected)) {
     if (!ArrayBuffer.isView(actual)) return fail("not a binary view");
-    const loose =
-      options.bufferMayComeBackAsUint8Array === true &&
-      Buffer.isBuffer(expected) &&
-      Object.getPrototypeOf(actual) === Uint8Array.prototype;
-    if (!loose && Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected))
-      return fail("binary kinds differ");
-    if (!loose && Buffer.isBuffer(actual) !== Buffer.isBuffer(expected)) return fail("Buffer vs Uint8Array");
+    if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) return fail("binary kinds differ");
+    if (Buffer.isBuffer(actual) !== Buffer.isBuffer(expected)) return fail("Buffer vs Uint8Array");
     if (actual.byteLength !== expected.byteLength) return fail("byte lengths differ");
     const a = new Uint8Array(actual.buffer, actual.byteOffset, actual.byteLength);
     const e = new Uint8Array(expected.buffer, expected.byteOffset, expected.byteLength);
@@ -293,9 +273,7 @@ export function deepDifference(
     let i = 0;
     for (const [k, v] of expected) {
       const [ak, av] = ea[i] as [unknown, unknown];
-      const d =
-        deepDifference(ak, k, `${path}.key[${i}]`, options) ??
-        deepDifference(av, v, `${path}.value[${i}]`, options);
+      const d = deepDifference(ak, k, `${path}.key[${i}]`) ?? deepDifference(av, v, `${path}.value[${i}]`);
       if (d !== undefined) return d;
       i++;
     }
@@ -305,7 +283,7 @@ export function deepDifference(
     if (!Array.isArray(actual)) return fail("not an array");
     if (actual.length !== expected.length) return fail("lengths differ");
     for (let i = 0; i < expected.length; i++) {
-      const d = deepDifference(actual[i], expected[i], `${path}[${i}]`, options);
+      const d = deepDifference(actual[i], expected[i], `${path}[${i}]`);
       if (d !== undefined) return d;
     }
     return undefined;
@@ -322,7 +300,6 @@ export function deepDifference(
       (actual as Record<string, unknown>)[k],
       (expected as Record<string, unknown>)[k],
       `${path}.${k}`,
-      options,
     );
     if (d !== undefined) return d;
   }
