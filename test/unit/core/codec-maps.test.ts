@@ -1,7 +1,14 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { packValue, unpackValue } from "../../../src/core/codec.ts";
+import {
+  decodeHeader,
+  decodeMessage,
+  encodeMessage,
+  packValue,
+  unpackValue,
+} from "../../../src/core/codec.ts";
 import { DecodeError } from "../../../src/core/errors.ts";
+import { Message } from "../../../src/core/message.ts";
 import { codecPackr } from "../../helpers/msgpack-samples.ts";
 
 /** The msgpack ext 0x31 (Map) around `inner` (its data: a msgpack `[k1, v1, …]` list). */
@@ -69,5 +76,18 @@ void describe("Maps in a body", () => {
       unpackValue(packValue(new Map([["x", Buffer.from("y")]])).body),
       new Map([["x", Buffer.from("y")]]),
     );
+  });
+
+  void it("inside a message: the header alone reads past Maps holding attachments; the whole message keeps them", () => {
+    const payload = new Map<string, unknown>([
+      ["w", new Float64Array(512)],
+      ["tag", Buffer.from("t")],
+    ]);
+    const frames = encodeMessage(new Message({ tag: "m", source: "a", destination: "b", payload }));
+    assert.equal(frames.length, 2, "the 4 KiB array inside the Map travels as its own frame");
+    assert.equal(decodeHeader(frames[0]).attachmentCount, 1);
+    const back = decodeMessage(frames.map((f) => Buffer.from(f))).payload as Map<string, unknown>;
+    assert.equal((back.get("w") as Float64Array).length, 512);
+    assert.ok(Buffer.isBuffer(back.get("tag")));
   });
 });
