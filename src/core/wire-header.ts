@@ -187,6 +187,7 @@ export function headerOf(h: readonly unknown[], type: SessionType | null): WireH
  * ```
  */
 export function messageOf(h: readonly unknown[], type: SessionType | null, payload: unknown): Message {
+  // Two literals rather than one spread into the other: this runs for every received message.
   if (type === null) {
     return new Message({
       tag: h[2] as string,

@@ -78,14 +78,13 @@ export class Proxy implements AsyncDisposable {
   private readonly replyWaitClock = new ReplyWaitClock();
   private forgetTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly stats: ProxyStats = {
+  /** The counters the proxy keeps itself (the rejoin cache counts what it drops and holds). */
+  private readonly stats: Omit<ProxyStats, "dropped" | "cached"> = {
     messagesSent: 0,
     messagesReceived: 0,
     bytesSent: 0,
     bytesReceived: 0,
     decodeErrors: 0,
-    dropped: 0,
-    cached: 0,
   };
 
   private constructor(options: ProxyOptions) {

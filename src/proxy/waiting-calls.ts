@@ -84,14 +84,12 @@ export class WaitingCalls {
   /** A call settled: it is no longer indexed. One function for every waiter rather than one per call. */
   private readonly remove = (w: ReplyWaiter): void => {
     const ids = w.awaitedIds;
-    if (ids.length === 1 && this.takeFromRing(ids[0] as string, w)) {
-      this.settled(w);
-      return;
-    }
-    for (const id of ids) {
-      const set = this.bySession.get(id);
-      set?.delete(w);
-      if (set?.size === 0) this.bySession.delete(id);
+    if (ids.length !== 1 || !this.takeFromRing(ids[0] as string, w)) {
+      for (const id of ids) {
+        const set = this.bySession.get(id);
+        set?.delete(w);
+        if (set?.size === 0) this.bySession.delete(id);
+      }
     }
     this.settled(w);
   };
